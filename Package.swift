@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Layers, each a module; dependencies point one way:
+/// atrest (CLI) -> Report -> Audit -> Encryption / Index -> Dump.
+let package = Package(
+    name: "atrest",
+    products: [
+        .executable(name: "atrest", targets: ["atrest"]),
+        .library(name: "AtRest", targets: ["AtRestDump", "AtRestIndex", "AtRestEncryption", "AtRestAudit", "AtRestReport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLMDB", path: "Sources/CShims/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/CShims/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSodium", path: "Sources/CShims/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        .target(name: "AtRestDump", dependencies: ["COpenSSL"], path: "Sources/AtRest/Dump"),
+        .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
+        .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium"], path: "Sources/AtRest/Encryption"),
+        .target(name: "AtRestAudit", dependencies: ["AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
+        .target(name: "AtRestReport", dependencies: ["AtRestAudit"], path: "Sources/AtRest/Report"),
+        .executableTarget(
+            name: "atrest",
+            dependencies: ["AtRestReport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/atrest"
+        ),
+        .executableTarget(name: "atrest-bench", dependencies: ["AtRestReport"], path: "Benchmarks/atrest-bench"),
+
+        .target(name: "AtRestTestSupport", dependencies: ["AtRestDump"], path: "Tests/AtRestTestSupport"),
+        .testTarget(name: "AtRestDumpTests", dependencies: ["AtRestDump", "AtRestTestSupport"]),
+        .testTarget(name: "AtRestIndexTests", dependencies: ["AtRestIndex", "AtRestTestSupport"]),
+        .testTarget(name: "AtRestEncryptionTests", dependencies: ["AtRestEncryption", "AtRestTestSupport"]),
+        .testTarget(name: "AtRestAuditTests", dependencies: ["AtRestAudit", "AtRestTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AtRestTestSupport", "AtRestDump"]),
+    ]
+)
