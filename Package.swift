@@ -20,14 +20,13 @@ let package = Package(
         .target(name: "AtRestDump", dependencies: ["COpenSSL"], path: "Sources/AtRest/Dump"),
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium"], path: "Sources/AtRest/Encryption"),
-        .target(name: "AtRestAudit", dependencies: ["AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
-        .target(name: "AtRestReport", dependencies: ["AtRestAudit"], path: "Sources/AtRest/Report"),
+        .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
+        .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestDump"], path: "Sources/AtRest/Report"),
         .executableTarget(
             name: "atrest",
-            dependencies: ["AtRestReport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestDump", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/atrest"
         ),
-        .executableTarget(name: "atrest-bench", dependencies: ["AtRestReport"], path: "Benchmarks/atrest-bench"),
 
         .target(name: "AtRestTestSupport", dependencies: ["AtRestDump"], path: "Tests/AtRestTestSupport"),
         .testTarget(name: "AtRestDumpTests", dependencies: ["AtRestDump", "AtRestTestSupport"]),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Ingest benchmark: loads N keys of ~1 KiB into a real etcd (127.0.0.1, free
+# ports, private data dir), exports them with `etcdctl get -w json` and
+# `etcdctl snapshot save`, then times `atrest index` on each export and reports
+# throughput (MB/s of input) and peak memory (max RSS).
+#
+#   Benchmarks/ingest.sh [KEYS] [VALUE_BYTES]     # default 100000 1024
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keys=${1:-100000}
+size=${2:-1024}
+work=$(mktemp -d /tmp/atrest-bench.XXXXXX)
+etcd_pid=""
+cleanup() {
+  if [ -n "$etcd_pid" ]; then kill "$etcd_pid" 2>/dev/null || true; wait "$etcd_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+client=$(free_port); peer=$(free_port)
+etcd --data-dir "$work/etcd" --name bench \
+  --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+  --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+  --initial-cluster "bench=http://127.0.0.1:$peer" --quota-backend-bytes 8589934592 >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+export ETCDCTL_API=3
+ctl() { etcdctl --endpoints "http://127.0.0.1:$client" --command-timeout 120s "$@"; }
+for _ in $(seq 1 100); do ctl endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "loading $keys keys of $size bytes..."
+python3 Benchmarks/load_etcd.py "http://127.0.0.1:$client" "$keys" "$size"
+ctl get "" --prefix -w json > "$work/export.json"
+ctl snapshot save "$work/snapshot.db" >/dev/null
+
+swift build -c release --product atrest >/dev/null
+bin=$(swift build -c release --show-bin-path)/atrest
+
+measure() {
+  local label=$1 input=$2
+  local bytes; bytes=$(stat -c %s "$input")
+  rm -rf "$work/idx"
+  # Warm the page cache so the figure is atrest's, not the disk's.
+  cat "$input" > /dev/null
+  /usr/bin/time -f "%e %M" -o "$work/time" "$bin" index "$input" --index "$work/idx" >/dev/null
+  read -r seconds rss_kib < "$work/time"
+  python3 - "$label" "$bytes" "$seconds" "$rss_kib" "$keys" <<'PY'
+import sys
+label, size, secs, rss, keys = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+secs = max(secs, 0.01)
+print(f"| {label} | {keys:,} | {size/1e6:,.1f} MB | {secs:.2f} s | {size/1e6/secs:,.0f} MB/s | {keys/secs:,.0f} keys/s | {rss/1024:,.0f} MiB |")
+PY
+}
+echo
+echo "| input | keys | size | wall | throughput | keys/s | peak RSS |"
+echo "|---|---|---|---|---|---|---|"
+measure "etcdctl -w json" "$work/export.json"
+measure "snapshot save" "$work/snapshot.db"

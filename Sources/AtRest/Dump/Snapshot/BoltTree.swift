@@ -1,0 +1,157 @@
+/// Where a bucket's B+tree starts.
+///
+/// bbolt `bucket.go`: a bucket value is `{root pgid u64, sequence u64}`; when
+/// `root == 0` the bucket is inline and the rest of the value is a whole page
+/// image (`Bucket.openBucket`, `inlineable`).
+enum BoltBucketRoot {
+    case page(UInt64)
+    /// An inline bucket's page image, and the page the bucket value was found on.
+    case inline([UInt8], foundOn: UInt64)
+
+    static let headerSize = 16
+
+    /// Parses a bucket value (a leaf element with `bucketLeafFlag`).
+    init(bucketValue value: UnsafeRawBufferPointer, foundOn pageID: UInt64, name: String, file: String) throws(DumpError) {
+        guard value.count >= Self.headerSize else {
+            throw DumpError(.badPage, file: file, at: .page(pageID),
+                            "bucket \(name) on page \(pageID) has a \(value.count)-byte header (expected at least 16)")
+        }
+        let root = value.boltLE64(0)
+        if root == 0 {
+            self = .inline(Array(UnsafeRawBufferPointer(rebasing: value[Self.headerSize...])), foundOn: pageID)
+        } else {
+            self = .page(root)
+        }
+    }
+}
+
+/// Walks bbolt B+trees from a root, in key order, one page at a time.
+///
+/// Why this shape: memory stays bounded by the tree depth (one reusable buffer
+/// per level), not by the number of leaves; every page id, flag and element is
+/// checked before use (bbolt `page.go`, `bucket.go`, `cursor.go` trust them);
+/// a page reached twice, or overlapping another page's overflow span, is a
+/// cycle or corruption and stops the walk, so hostile input can never loop.
+/// The visited set is one bit per page in use (`meta.pgid` bits) and is shared
+/// by every walk of one read: bbolt never shares a page between buckets.
+final class BoltTree {
+    /// bbolt never comes close: with ≥ 2 keys per page, 64 levels hold 2^64 keys.
+    static let maximumDepth = 64
+
+    let file: SnapshotFile
+    let meta: BoltMeta
+    let databaseSize: UInt64
+    /// Bytes of pages read so far (page spans, overflow included).
+    private(set) var bytesRead: UInt64 = 0
+
+    private let pageSize: Int
+    private var visited: [UInt64]
+    private var buffers: [BoltPageBuffer] = []
+    private var leafDepth: Int?
+    private let progress: ((UInt64, UInt64) -> Void)?
+    private var lastReported: UInt64 = 0
+    private static let progressStep: UInt64 = 1 << 20
+
+    init(file: SnapshotFile, meta: BoltMeta, databaseSize: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
+        self.file = file
+        self.meta = meta
+        self.databaseSize = databaseSize
+        self.pageSize = Int(meta.pageSize)
+        // pageCount × pageSize <= databaseSize was checked by BoltMeta.load, so this is bounded by the file.
+        self.visited = [UInt64](repeating: 0, count: Int((meta.pageCount + 63) / 64))
+        self.progress = progress
+    }
+
+    /// Calls `visit` for every leaf element of the tree at `root`, in key order.
+    func walk(_ root: BoltBucketRoot, _ visit: (BoltLeafElement) throws -> Void) throws {
+        leafDepth = nil
+        switch root {
+        case .page(let id):
+            try walkPage(id, depth: 0, visit)
+        case .inline(let image, let foundOn):
+            try image.withUnsafeBytes { (bytes) throws in
+                let page = try BoltPage(bytes, pageID: foundOn, file: file.displayName)
+                // bbolt writes inline buckets only as single leaf pages (`Bucket.inlineable`).
+                guard page.isLeaf, page.header.overflow == 0 else {
+                    throw DumpError(.badPage, file: file.displayName, at: .page(foundOn),
+                                    "inline bucket on page \(foundOn) is not a leaf page image (flags 0x\(String(page.header.flags, radix: 16)), overflow \(page.header.overflow))")
+                }
+                for index in 0..<page.count { try visit(try page.leafElement(index)) }
+            }
+        }
+    }
+
+    /// Reports the final progress (the walk does not read unreachable pages).
+    func reportFinished() {
+        progress?(databaseSize, databaseSize)
+    }
+
+    private func walkPage(_ id: UInt64, depth: Int, _ visit: (BoltLeafElement) throws -> Void) throws {
+        guard depth < Self.maximumDepth else {
+            throw DumpError(.badPage, file: file.displayName, at: .page(id), "tree deeper than \(Self.maximumDepth) levels at page \(id)")
+        }
+        let page = try load(id, depth: depth)
+        if page.isBranch {
+            guard page.count > 0 else {
+                throw DumpError(.badPage, file: file.displayName, at: .page(id), "branch page \(id) has no elements")
+            }
+            for index in 0..<page.count {
+                try walkPage(try page.branchChild(index), depth: depth + 1, visit)
+            }
+        } else {
+            // A B+tree keeps every leaf at the same depth (bbolt `node.spill`/`rebalance`).
+            if let expected = leafDepth, expected != depth {
+                throw DumpError(.badPage, file: file.displayName, at: .page(id),
+                                "leaf page \(id) is at depth \(depth), other leaves of this tree at depth \(expected)")
+            }
+            leafDepth = depth
+            for index in 0..<page.count { try visit(try page.leafElement(index)) }
+        }
+    }
+
+    /// Reads page `id` into the buffer of its level and checks its header.
+    private func load(_ id: UInt64, depth: Int) throws(DumpError) -> BoltPage {
+        let name = file.displayName
+        guard id >= 2 else {
+            throw DumpError(.badPage, file: name, at: .page(id), "a tree points at page \(id), which is a meta page")
+        }
+        guard id < meta.pageCount else {
+            throw DumpError(.pageOutOfRange, file: name, at: .page(id),
+                            "page \(id) is beyond the meta's high-water mark (\(meta.pageCount) pages)")
+        }
+        if isVisited(id) {
+            throw DumpError(.cycle, file: name, at: .page(id), "page \(id) is reached twice (a cycle or a shared page)")
+        }
+        while buffers.count <= depth { buffers.append(BoltPageBuffer(capacity: pageSize)) }
+        let bytes = try file.readPage(id, pageSize: pageSize, pageCount: meta.pageCount, limit: databaseSize, into: buffers[depth])
+        let page = try BoltPage(bytes, pageID: id, file: name)
+        guard page.header.id == id else {
+            throw DumpError(.badPage, file: name, at: .page(id), "page \(id) has id \(page.header.id) in its header")
+        }
+        guard page.isBranch || page.isLeaf else {
+            throw DumpError(.badPage, file: name, at: .page(id),
+                            "page \(id) has flags 0x\(String(page.header.flags, radix: 16)), expected a branch (0x1) or leaf (0x2) page")
+        }
+        // Mark the page and its overflow continuation; total work is bounded by the page count.
+        let last = id + UInt64(page.header.overflow)  // readPage checked id + overflow < pageCount
+        var current = id
+        while current <= last {
+            if isVisited(current) {
+                throw DumpError(.cycle, file: name, at: .page(id),
+                                "overflow of page \(id) covers page \(current), which was already reached")
+            }
+            visited[Int(current >> 6)] |= 1 << (current & 63)
+            current += 1
+        }
+        bytesRead &+= UInt64(bytes.count)
+        if let progress, bytesRead &- lastReported >= Self.progressStep {
+            lastReported = bytesRead
+            progress(min(bytesRead, databaseSize), databaseSize)
+        }
+        return page
+    }
+
+    @inline(__always) private func isVisited(_ id: UInt64) -> Bool {
+        visited[Int(id >> 6)] & (1 << (id & 63)) != 0
+    }
+}

@@ -1,0 +1,100 @@
+import AtRestDump
+import Foundation
+
+/// Builds an index from export files and publishes it only when complete.
+///
+/// The environment is written in a private sibling directory and renamed into
+/// place at the end, so an interrupted or failed build never leaves anything at
+/// the destination that looks like an index (and a half-written one would still
+/// lack the completion marker that `Index` checks).
+public enum IndexBuilder {
+    /// Reads `inputs` (paths, or `-`) and writes an index at `directory`,
+    /// replacing an earlier atrest index there. Refuses to replace anything else.
+    @discardableResult
+    public static func build(inputs: [String], at directory: String, options: ReadOptions = .init(),
+                             progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> IndexProvenance {
+        let fm = FileManager.default
+        let destination = URL(fileURLWithPath: directory).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: destination.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, Index.looksLikeIndex(destination.path) else {
+                throw IndexError.notAnIndex(path: directory)
+            }
+        }
+        let parent = destination.deletingLastPathComponent()
+        let staging = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try fm.createDirectory(at: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw IndexError.io(path: directory, message: "cannot create the index directory: \(error.localizedDescription)")
+        }
+        do {
+            let provenance = try write(inputs: inputs, to: staging.path, options: options, progress: progress)
+            try publish(staging, at: destination)
+            return provenance
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+    }
+
+    /// Builds a throw-away index for one command run (`stats export.json`).
+    public static func buildTemporary(inputs: [String], options: ReadOptions = .init(),
+                                      progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> TemporaryIndex {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        do {
+            let directory = base.appendingPathComponent("index").path
+            try build(inputs: inputs, at: directory, options: options, progress: progress)
+            return TemporaryIndex(index: try Index(directory: directory), base: base)
+        } catch {
+            try? FileManager.default.removeItem(at: base)
+            throw error
+        }
+    }
+
+    private static func write(inputs: [String], to path: String, options: ReadOptions,
+                              progress: ((_ done: UInt64, _ total: UInt64?) -> Void)?) throws -> IndexProvenance {
+        let environment: LMDBEnvironment
+        do { environment = try LMDBEnvironment(directory: path, readOnly: false) } catch { throw IndexError.lmdb(error, path: path) }
+        var writer = try IndexWriter(environment: environment, path: path)
+        let summary = try ExportReading.read(inputs, options: options, into: &writer, progress: progress)
+        return try writer.finish { counts in
+            let (completeness, reason) = IndexProvenance.Completeness.from(summary.completeness)
+            return IndexProvenance(
+                schemaVersion: IndexProvenance.currentSchemaVersion,
+                inputs: summary.inputs.map(IndexProvenance.Input.init),
+                completeness: completeness,
+                completenessReason: reason,
+                revision: summary.inputs.compactMap(\.metadata.revision).max(),
+                counts: counts)
+        }
+    }
+
+    private static func publish(_ staging: URL, at destination: URL) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: destination.path) {
+            let old = destination.deletingLastPathComponent()
+                .appendingPathComponent(".\(destination.lastPathComponent).old-\(getpid())")
+            guard rename(destination.path, old.path) == 0, rename(staging.path, destination.path) == 0 else {
+                throw IndexError.io(path: destination.path, message: "cannot replace the index: \(String(cString: strerror(errno)))")
+            }
+            try? fm.removeItem(at: old)
+        } else if rename(staging.path, destination.path) != 0 {
+            throw IndexError.io(path: destination.path, message: "cannot publish the index: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// An index in a private temporary directory, removed by `close()` or on deinit.
+public final class TemporaryIndex {
+    public let index: Index
+    private let base: URL
+
+    init(index: Index, base: URL) {
+        self.index = index
+        self.base = base
+    }
+
+    deinit { try? FileManager.default.removeItem(at: base) }
+}

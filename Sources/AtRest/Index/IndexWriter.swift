@@ -1,0 +1,136 @@
+import AtRestDump
+import CLMDB
+import Foundation
+
+/// The sink that turns a reader's stream into an index.
+///
+/// Writes in batches (one write transaction per ~32 MiB), so memory stays bounded
+/// whatever the input size. Snapshot history is replayed as etcd does at start-up
+/// (`mvcc/kvstore.go` `restore`): a put sets the key's live record, a tombstone
+/// removes it, and every revision is kept in `history`.
+final class IndexWriter: DumpSink {
+    private let environment: LMDBEnvironment
+    private let path: String
+    private var txn: LMDBTransaction
+    private let live: MDB_dbi
+    private let history: MDB_dbi
+    private let refusedDB: MDB_dbi
+    private var batchBytes = 0
+    private var lastLiveKey: [UInt8]?
+    private var refusedSequence: UInt64 = 0
+    private(set) var counts = IndexProvenance.Counts()
+
+    private static let batchLimit = 32 << 20
+
+    init(environment: LMDBEnvironment, path: String) throws {
+        self.environment = environment
+        self.path = path
+        txn = try LMDBTransaction(environment: environment, readOnly: false)
+        live = try environment.openDatabase(IndexLayout.liveDatabase, in: txn, create: true)
+        history = try environment.openDatabase(IndexLayout.historyDatabase, in: txn, create: true)
+        refusedDB = try environment.openDatabase(IndexLayout.refusedDatabase, in: txn, create: true)
+    }
+
+    func live(_ entry: KeyValue) throws {
+        counts.entriesRead += 1
+        try putLive(entry)
+        try endBatchIfFull(adding: entry.key.count + entry.value.count)
+    }
+
+    func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {
+        counts.entriesRead += 1
+        counts.revisions += 1
+        let revisionKey = IndexRecord.revisionKey(revision, tombstone: tombstone)
+        // Revisions arrive in increasing order, so they append at the end of the B+tree.
+        try revisionKey.withUnsafeBytes { key in
+            try txn.put(history, key: key, reserving: IndexRecord.historySize(entry), append: true) {
+                IndexRecord.writeHistory(entry, to: $0)
+            }
+        }
+        if tombstone {
+            counts.tombstones += 1
+            try entry.key.withUnsafeBytes { _ = try txn.delete(live, key: $0) }
+        } else {
+            try putLive(entry)
+        }
+        try endBatchIfFull(adding: entry.key.count + entry.value.count)
+    }
+
+    func refused(_ refusal: Refusal) throws {
+        counts.entriesRead += 1
+        counts.refused[refusal.reason.rawValue, default: 0] += 1
+        refusedSequence += 1
+        let record = RefusalRecord(refusal)
+        let data = try JSONEncoder().encode(record)
+        try withUnsafeBytes(of: refusedSequence.bigEndian) { key in
+            try data.withUnsafeBytes { try txn.put(refusedDB, key: key, value: $0, append: true) }
+        }
+    }
+
+    /// Writes the final counts, provenance and completion marker, and flushes to disk.
+    func finish(_ provenance: (IndexProvenance.Counts) -> IndexProvenance) throws -> IndexProvenance {
+        var final = counts
+        final.liveKeys = try txn.count(live)
+        var liveBytes: UInt64 = 0
+        try txn.forEach(live) { key, value in
+            liveBytes += UInt64(key.count + value.count - IndexRecord.headerSize)
+            return true
+        }
+        final.liveBytes = liveBytes
+        let result = provenance(final)
+        let meta = try environment.openDatabase(IndexLayout.metaDatabase, in: txn, create: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try put(meta, IndexLayout.schemaKey, Array(String(IndexProvenance.currentSchemaVersion).utf8))
+        try put(meta, IndexLayout.provenanceKey, Array(try encoder.encode(result)))
+        try put(meta, IndexLayout.completeKey, Array("1".utf8))
+        try txn.commit()
+        try environment.sync()
+        return result
+    }
+
+    private func put(_ db: MDB_dbi, _ key: String, _ value: [UInt8]) throws {
+        try Array(key.utf8).withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(db, key: k, value: $0) } }
+    }
+
+    private func putLive(_ entry: KeyValue) throws {
+        // Exports list keys in ascending byte order (etcd's range order), which is
+        // also LMDB's order: append when it holds, ordinary put otherwise.
+        var append = false
+        if let last = lastLiveKey { append = last.lexicographicallyPrecedes(entry.key) } else { append = true }
+        if append { lastLiveKey = entry.key }
+        try entry.key.withUnsafeBytes { key in
+            do {
+                try txn.put(live, key: key, reserving: IndexRecord.liveSize(entry), append: append) {
+                    IndexRecord.writeLive(entry, to: $0)
+                }
+            } catch let error as LMDBError where error.code == MDB_KEYEXIST && append {
+                try txn.put(live, key: key, reserving: IndexRecord.liveSize(entry)) { IndexRecord.writeLive(entry, to: $0) }
+            }
+        }
+    }
+
+    private func endBatchIfFull(adding bytes: Int) throws {
+        batchBytes += bytes
+        guard batchBytes >= Self.batchLimit else { return }
+        try txn.commit()
+        txn = try LMDBTransaction(environment: environment, readOnly: false)
+        batchBytes = 0
+    }
+}
+
+/// A refusal as stored in the index (`refused` database), for later listing.
+public struct RefusalRecord: Codable, Sendable, Hashable {
+    public var reason: String
+    public var file: String
+    public var location: String
+    /// The key, hex-encoded, when it was read.
+    public var keyHex: String?
+
+    init(_ refusal: Refusal) {
+        reason = refusal.reason.rawValue
+        file = refusal.file
+        location = refusal.location.description
+        keyHex = refusal.key?.hexString
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import AtRestDump
+import AtRestIndex
+import Foundation
+
+/// Where a command's entries come from: export files read on the fly, or an index.
+struct InputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Export files (etcdctl JSON pages, fields, hex, snapshot), or - for standard input.",
+                                 valueName: "input"))
+    var inputs: [String] = []
+
+    @Option(name: .customLong("index"), help: ArgumentHelp("Read an index built by 'atrest index' instead of input files.", valueName: "dir"))
+    var indexDirectory: String?
+
+    @Flag(name: .customLong("skip-hash-check"), help: "Read a snapshot whose sha256 trailer does not match.")
+    var skipHashCheck = false
+
+    func validate() throws {
+        if inputs.isEmpty && indexDirectory == nil { throw ValidationError("give input files or --index DIR") }
+        if !inputs.isEmpty && indexDirectory != nil { throw ValidationError("give input files or --index DIR, not both") }
+    }
+
+    var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck) }
+
+    /// Opens the index, building a temporary one from the inputs when needed.
+    /// Keep the returned value alive while using the index.
+    func open() throws -> (index: Index, temporary: TemporaryIndex?) {
+        if let indexDirectory { return (try Index(directory: indexDirectory), nil) }
+        let progress = ProgressBar(label: "reading")
+        defer { progress.finish() }
+        let temporary = try IndexBuilder.buildTemporary(inputs: inputs, options: readOptions, progress: progress.update)
+        return (temporary.index, temporary)
+    }
+}
+
+/// `--output` formats shared by the commands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import AtRestAudit
+import AtRestReport
+
+/// `atrest stats INPUT|--index DIR`
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Show what an export holds: keys, revisions, and how each entry is stored."
+    )
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
+    var etcdPrefix = "/registry"
+
+    @Option(name: .customLong("output"), help: "text or json.")
+    var output: OutputFormat = .text
+
+    func run() throws {
+        let (index, temporary) = try input.open()
+        let report = StatsReport(provenance: index.provenance,
+                                 inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)))
+        withExtendedLifetime(temporary) {}
+        switch output {
+        case .text: print(report.text(), terminator: "")
+        case .json: print(try report.json(), terminator: "")
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import ArgumentParser
+import Foundation
+
+AtRestCommand.run()

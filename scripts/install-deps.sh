@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the system packages atrest builds and tests with (Debian/Ubuntu).
+set -euo pipefail
+packages=(pkg-config liblmdb-dev libsodium-dev libssl-dev etcd-server etcd-client)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
