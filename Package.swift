@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", path: "Sources/CShims/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -19,7 +20,7 @@ let package = Package(
 
         .target(name: "AtRestDump", dependencies: ["COpenSSL"], path: "Sources/AtRest/Dump"),
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
-        .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium"], path: "Sources/AtRest/Encryption"),
+        .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
         .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
         .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestDump"], path: "Sources/AtRest/Report"),
         .executableTarget(

@@ -5,6 +5,9 @@
 # throughput (MB/s of input) and peak memory (max RSS).
 #
 #   Benchmarks/ingest.sh [KEYS] [VALUE_BYTES]     # default 100000 1024
+#
+# Set ATREST_BENCH_CACHE=DIR to keep the generated exports there and reuse them
+# on the next run (loading etcd takes most of the time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys=${1:-100000}
@@ -18,6 +21,11 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cache=${ATREST_BENCH_CACHE:-}
+if [ -n "$cache" ] && [ -f "$cache/export-$keys-$size.json" ] && [ -f "$cache/snapshot-$keys-$size.db" ]; then
+  cp "$cache/export-$keys-$size.json" "$work/export.json"
+  cp "$cache/snapshot-$keys-$size.db" "$work/snapshot.db"
+else
 client=$(free_port); peer=$(free_port)
 etcd --data-dir "$work/etcd" --name bench \
   --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
@@ -31,9 +39,16 @@ for _ in $(seq 1 100); do ctl endpoint health >/dev/null 2>&1 && break; sleep 0.
 echo "loading $keys keys of $size bytes..."
 python3 Benchmarks/load_etcd.py "http://127.0.0.1:$client" "$keys" "$size"
 ctl get "" --prefix -w json > "$work/export.json"
-ctl snapshot save "$work/snapshot.db" >/dev/null
+ctl snapshot save "$work/snapshot.db" >/dev/null 2>&1
+kill "$etcd_pid"; wait "$etcd_pid" 2>/dev/null || true; etcd_pid=""
+if [ -n "$cache" ]; then
+  mkdir -p "$cache"
+  cp "$work/export.json" "$cache/export-$keys-$size.json"
+  cp "$work/snapshot.db" "$cache/snapshot-$keys-$size.db"
+fi
+fi
 
-swift build -c release --product atrest >/dev/null
+swift build -c release --product atrest >/dev/null 2>&1
 bin=$(swift build -c release --show-bin-path)/atrest
 
 measure() {

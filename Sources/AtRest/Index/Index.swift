@@ -48,14 +48,39 @@ public final class Index {
         return Set(names).isSubset(of: ["data.mdb", "lock.mdb"]) && names.contains("data.mdb")
     }
 
+    /// How many mapped bytes a scan reads before it lets the kernel drop them from
+    /// the resident set (see `LMDBEnvironment.releaseMappedPages`).
+    private static let releaseInterval = 64 << 20
+
     /// Visits every live entry in key order; `body` returns false to stop.
     public func forEachLive(from start: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
         let path = directory
+        let env = environment
+        let history = history
+        var scanned = 0
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(live, from: start) { key, record in
-                guard record.count >= IndexRecord.headerSize else { throw IndexError.corruptRecord(path: path, detail: "short live record") }
-                return try body(EntryView(key: key, header: UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize]),
-                                          value: UnsafeRawBufferPointer(rebasing: record[IndexRecord.headerSize...])))
+                guard record.count > IndexRecord.headerSize else { throw IndexError.corruptRecord(path: path, detail: "short live record") }
+                let header = UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize])
+                let payload = UnsafeRawBufferPointer(rebasing: record[(IndexRecord.headerSize + 1)...])
+                let value: UnsafeRawBufferPointer
+                switch record[IndexRecord.headerSize] {
+                case IndexRecord.inlineTag:
+                    value = payload
+                case IndexRecord.referenceTag:
+                    guard payload.count == IndexRecord.revisionKeySize, let stored = try txn.get(history, key: payload) else {
+                        throw IndexError.corruptRecord(path: path, detail: "live record points to a missing revision")
+                    }
+                    value = try Self.historyEntry(stored, path: path).value
+                default:
+                    throw IndexError.corruptRecord(path: path, detail: "unknown live record tag")
+                }
+                scanned += record.count + value.count
+                if scanned >= Self.releaseInterval {
+                    env.releaseMappedPages()
+                    scanned = 0
+                }
+                return try body(EntryView(key: key, header: header, value: value))
             }
         }
     }
@@ -63,22 +88,33 @@ public final class Index {
     /// Visits every kept revision in revision order (snapshots only; empty otherwise).
     public func forEachRevision(_ body: (RevisionView) throws -> Bool) throws {
         let path = directory
+        let env = environment
+        var scanned = 0
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(history) { key, record in
-                guard (key.count == 17 || key.count == 18), record.count >= IndexRecord.headerSize + 4 else {
-                    throw IndexError.corruptRecord(path: path, detail: "bad history record")
-                }
+                guard key.count == 17 || key.count == 18 else { throw IndexError.corruptRecord(path: path, detail: "bad history key") }
                 let main = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
                 let sub = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
-                let keyLength = Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: IndexRecord.headerSize, as: UInt32.self)))
-                let keyStart = IndexRecord.headerSize + 4
-                guard keyStart + keyLength <= record.count else { throw IndexError.corruptRecord(path: path, detail: "bad history key length") }
-                let entry = EntryView(key: UnsafeRawBufferPointer(rebasing: record[keyStart ..< keyStart + keyLength]),
-                                      header: UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize]),
-                                      value: UnsafeRawBufferPointer(rebasing: record[(keyStart + keyLength)...]))
-                return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18, entry: entry))
+                scanned += record.count
+                if scanned >= Self.releaseInterval {
+                    env.releaseMappedPages()
+                    scanned = 0
+                }
+                return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18,
+                                             entry: try Self.historyEntry(record, path: path)))
             }
         }
+    }
+
+    /// Decodes a `history` record in place.
+    private static func historyEntry(_ record: UnsafeRawBufferPointer, path: String) throws -> EntryView {
+        let keyStart = IndexRecord.headerSize + 4
+        guard record.count >= keyStart else { throw IndexError.corruptRecord(path: path, detail: "short history record") }
+        let keyLength = Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: IndexRecord.headerSize, as: UInt32.self)))
+        guard keyLength <= record.count - keyStart else { throw IndexError.corruptRecord(path: path, detail: "bad history key length") }
+        return EntryView(key: UnsafeRawBufferPointer(rebasing: record[keyStart ..< keyStart + keyLength]),
+                         header: UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize]),
+                         value: UnsafeRawBufferPointer(rebasing: record[(keyStart + keyLength)...]))
     }
 
     /// The live entry for `key`, copied out.

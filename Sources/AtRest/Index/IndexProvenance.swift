@@ -79,8 +79,6 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
         public var entriesRead: Int = 0
         /// Keys in the final state.
         public var liveKeys: Int = 0
-        /// Bytes of keys and values in the final state.
-        public var liveBytes: UInt64 = 0
         /// Revisions kept (snapshots only): puts and tombstones.
         public var revisions: Int = 0
         public var tombstones: Int = 0

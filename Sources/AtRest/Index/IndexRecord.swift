@@ -3,12 +3,18 @@ import AtRestDump
 /// The byte layout of index records. Little-endian fixed-width header, then raw
 /// bytes: no parsing cost when scanning millions of entries.
 ///
-/// - `live` database: key = etcd key; value = header (32 bytes) + etcd value.
+/// - `live` database: key = etcd key; value = header (32 bytes), then either
+///   `0x00` + the etcd value (exports without history), or `0x01` + the revision
+///   key of the `history` record that holds the value (snapshots: each value is
+///   stored once, which halves the index and the write volume).
 /// - `history` database: key = etcd's own revision key (8-byte big-endian main,
 ///   `_`, 8-byte big-endian sub, `t` for tombstones — `mvcc/revision.go`), so LMDB
 ///   order is revision order; value = header + key length (u32) + key + value.
 enum IndexRecord {
     static let headerSize = 32
+    static let inlineTag: UInt8 = 0
+    static let referenceTag: UInt8 = 1
+    static let revisionKeySize = 17
 
     static func writeHeader(_ kv: KeyValue, to out: UnsafeMutableRawBufferPointer) {
         out.storeBytes(of: kv.createRevision.littleEndian, toByteOffset: 0, as: Int64.self)
@@ -17,12 +23,23 @@ enum IndexRecord {
         out.storeBytes(of: kv.lease.littleEndian, toByteOffset: 24, as: Int64.self)
     }
 
-    static func liveSize(_ kv: KeyValue) -> Int { headerSize + kv.value.count }
+    static func inlineSize(_ kv: KeyValue) -> Int { headerSize + 1 + kv.value.count }
 
-    static func writeLive(_ kv: KeyValue, to out: UnsafeMutableRawBufferPointer) {
+    static func writeInline(_ kv: KeyValue, to out: UnsafeMutableRawBufferPointer) {
         writeHeader(kv, to: out)
+        out[headerSize] = inlineTag
         kv.value.withUnsafeBytes { value in
-            UnsafeMutableRawBufferPointer(rebasing: out[headerSize...]).copyMemory(from: value)
+            UnsafeMutableRawBufferPointer(rebasing: out[(headerSize + 1)...]).copyMemory(from: value)
+        }
+    }
+
+    static let referenceSize = headerSize + 1 + revisionKeySize
+
+    static func writeReference(_ kv: KeyValue, revisionKey: [UInt8], to out: UnsafeMutableRawBufferPointer) {
+        writeHeader(kv, to: out)
+        out[headerSize] = referenceTag
+        revisionKey.withUnsafeBytes { key in
+            UnsafeMutableRawBufferPointer(rebasing: out[(headerSize + 1)...]).copyMemory(from: key)
         }
     }
 

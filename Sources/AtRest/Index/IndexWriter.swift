@@ -33,7 +33,7 @@ final class IndexWriter: DumpSink {
 
     func live(_ entry: KeyValue) throws {
         counts.entriesRead += 1
-        try putLive(entry)
+        try putLive(entry, size: IndexRecord.inlineSize(entry)) { IndexRecord.writeInline(entry, to: $0) }
         try endBatchIfFull(adding: entry.key.count + entry.value.count)
     }
 
@@ -51,7 +51,9 @@ final class IndexWriter: DumpSink {
             counts.tombstones += 1
             try entry.key.withUnsafeBytes { _ = try txn.delete(live, key: $0) }
         } else {
-            try putLive(entry)
+            try putLive(entry, size: IndexRecord.referenceSize) {
+                IndexRecord.writeReference(entry, revisionKey: revisionKey, to: $0)
+            }
         }
         try endBatchIfFull(adding: entry.key.count + entry.value.count)
     }
@@ -71,12 +73,6 @@ final class IndexWriter: DumpSink {
     func finish(_ provenance: (IndexProvenance.Counts) -> IndexProvenance) throws -> IndexProvenance {
         var final = counts
         final.liveKeys = try txn.count(live)
-        var liveBytes: UInt64 = 0
-        try txn.forEach(live) { key, value in
-            liveBytes += UInt64(key.count + value.count - IndexRecord.headerSize)
-            return true
-        }
-        final.liveBytes = liveBytes
         let result = provenance(final)
         let meta = try environment.openDatabase(IndexLayout.metaDatabase, in: txn, create: true)
         let encoder = JSONEncoder()
@@ -93,7 +89,7 @@ final class IndexWriter: DumpSink {
         try Array(key.utf8).withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(db, key: k, value: $0) } }
     }
 
-    private func putLive(_ entry: KeyValue) throws {
+    private func putLive(_ entry: KeyValue, size: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
         // Exports list keys in ascending byte order (etcd's range order), which is
         // also LMDB's order: append when it holds, ordinary put otherwise.
         var append = false
@@ -101,11 +97,9 @@ final class IndexWriter: DumpSink {
         if append { lastLiveKey = entry.key }
         try entry.key.withUnsafeBytes { key in
             do {
-                try txn.put(live, key: key, reserving: IndexRecord.liveSize(entry), append: append) {
-                    IndexRecord.writeLive(entry, to: $0)
-                }
+                try txn.put(live, key: key, reserving: size, append: append, fill: fill)
             } catch let error as LMDBError where error.code == MDB_KEYEXIST && append {
-                try txn.put(live, key: key, reserving: IndexRecord.liveSize(entry)) { IndexRecord.writeLive(entry, to: $0) }
+                try txn.put(live, key: key, reserving: size, fill: fill)
             }
         }
     }
@@ -114,6 +108,7 @@ final class IndexWriter: DumpSink {
         batchBytes += bytes
         guard batchBytes >= Self.batchLimit else { return }
         try txn.commit()
+        environment.releaseMappedPages()
         txn = try LMDBTransaction(environment: environment, readOnly: false)
         batchBytes = 0
     }

@@ -7,7 +7,8 @@ import AtRestDump
 /// against the configured names). KMS v2 provider names cannot contain `:`
 /// (apiserver validation), so that split is exact.
 public enum StorageClassifier {
-    static let encryptedPrefix = Array("k8s:enc:".utf8)
+    /// `k8s:enc:`, reserved for encrypted data.
+    public static let encryptedPrefix = Array("k8s:enc:".utf8)
     static let protobufPrefix: [UInt8] = [0x6b, 0x38, 0x73, 0x00]
     static let cborPrefix: [UInt8] = [0xd9, 0xd9, 0xf7]
 

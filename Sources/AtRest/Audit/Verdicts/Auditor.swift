@@ -1,0 +1,92 @@
+import AtRestEncryption
+import AtRestIndex
+
+/// Runs the audit over an index: one verdict per entry under the prefix, the
+/// summary, and the readiness answers.
+public struct Auditor {
+    public let configuration: EncryptionConfiguration
+    public let resolver: ResourceResolver
+
+    public init(configuration: EncryptionConfiguration, resolver: ResourceResolver) {
+        self.configuration = configuration
+        self.resolver = resolver
+    }
+
+    /// Audits every live entry in key order. `each` sees every verdict as it is
+    /// made (for JSONL output), so nothing per entry is held in memory.
+    public func run(_ index: Index, each: (EntryAudit) throws -> Void = { _ in }) throws -> AuditResult {
+        let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
+        var summary = AuditSummary()
+        var coverage: [String: Bool] = [:]
+        var outside = 0
+        try index.forEachLive { entry in
+            guard let audit = auditor.audit(key: entry.key, value: entry.value) else {
+                outside += 1
+                return true
+            }
+            let resource = "\(audit.resource).\(audit.group)"
+            let covered = coverage[resource] ?? {
+                let value = configuration.covers(group: audit.group, resource: audit.resource)
+                coverage[resource] = value
+                return value
+            }()
+            summary.add(audit, covered: covered)
+            try each(audit)
+            return true
+        }
+        summary.undecryptable.sort { $0.key < $1.key }
+        return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
+    }
+}
+
+/// The audit's result: the summary and what it means for the next step.
+public struct AuditResult: Sendable {
+    public var summary: AuditSummary
+    /// Live keys outside the etcd prefix: counted, not audited.
+    public var outsidePrefix: Int
+    public var readiness: Readiness
+}
+
+/// The two questions an operator asks before editing the configuration.
+public struct Readiness: Sendable, Hashable {
+    /// Entries that become unreadable if `identity` is removed from every rule.
+    public var identityRemoval: Int
+    public var identityRemovalByResource: [String: Int]
+    public var identityRemovalExamples: [String]
+    /// One answer per key that is not its rule's writing key.
+    public var keys: [KeyRemoval]
+
+    /// Whether a configured key can be removed now.
+    public struct KeyRemoval: Sendable, Hashable {
+        public var provider: String
+        public var keyName: String
+        /// Entries that still need it (read by it today).
+        public var entries: Int
+        /// Entries stored under its name that it cannot read anyway (already undecryptable).
+        public var unreadable: Int
+        public var canRemove: Bool { entries == 0 }
+    }
+
+    init(summary: AuditSummary, configuration: EncryptionConfiguration) {
+        identityRemoval = summary.readByIdentity.values.reduce(0, +)
+        identityRemovalByResource = summary.readByIdentity
+        identityRemovalExamples = summary.readByIdentityExamples.sorted()
+        // Every key that does not write: keys after the first, and every key of a
+        // provider that is not first in its rule.
+        var candidates = Set<AuditSummary.ConfiguredKey>()
+        var writers = Set<AuditSummary.ConfiguredKey>()
+        for rule in configuration.rules {
+            for (providerIndex, provider) in rule.providers.enumerated() {
+                for (keyIndex, key) in provider.keys.enumerated() {
+                    let configured = AuditSummary.ConfiguredKey(provider: provider.typeName, keyName: key.name)
+                    if providerIndex == 0 && keyIndex == 0 { writers.insert(configured) } else { candidates.insert(configured) }
+                }
+            }
+        }
+        keys = candidates.subtracting(writers).sorted().map { key in
+            let unreadable = summary.byStorage.filter { $0.key.provider == key.provider && $0.key.keyName == key.keyName }
+                .reduce(0) { $0 + ($1.value[.undecryptable] ?? 0) }
+            return KeyRemoval(provider: key.provider, keyName: key.keyName, entries: summary.readByKey[key] ?? 0, unreadable: unreadable)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import AtRestEncryption
+
+/// The audit of one entry: where it lives, how it is stored, and the verdict.
+/// One JSONL line of `atrest audit --output jsonl`.
+public struct EntryAudit: Sendable, Hashable {
+    /// The etcd key, escaped for display (`EscapedBytes`).
+    public var key: String
+    public var group: String
+    public var resource: String
+    /// `nil` for cluster-scoped resources.
+    public var namespace: String?
+    public var name: String
+    /// `plaintext` or `encrypted`.
+    public var storage: String
+    /// `identity` for plaintext; `aescbc`, `aesgcm`, `secretbox`, `kms`, or an unknown provider.
+    public var provider: String
+    /// The key name (KMS: the provider name); `nil` for plaintext.
+    public var keyName: String?
+    /// `v1` or `v2` for KMS.
+    public var kmsVersion: String?
+    /// KMS v2 key ID from the stored EncryptedObject.
+    public var kmsKeyID: String?
+    public var verdict: Verdict
+    public var reason: String
+    /// Which provider (index in the resource's provider list) and key read it, when one did.
+    public var readBy: ReadPosition?
+
+    /// Where in a resource's provider list a value was read.
+    public struct ReadPosition: Sendable, Hashable {
+        public var provider: Int
+        public var key: Int
+        /// `identity`, `aescbc`, ...
+        public var providerType: String
+        /// The configured key name, for keyed providers; KMS: the provider name.
+        public var keyName: String?
+    }
+}

@@ -1,0 +1,114 @@
+import AtRestDump
+import AtRestEncryption
+
+/// A resource's providers as the apiserver builds them for reading
+/// (`pkg/server/options/encryptionconfig/config.go`): every provider in order,
+/// keyed providers expanded to one prefix per key
+/// (`k8s:enc:<provider>:v1:<keyName>:`), KMS as `k8s:enc:kms:v1|v2:<name>:`, and
+/// identity with the empty prefix.
+///
+/// Holds decryption contexts (OpenSSL state): not thread-safe, one per thread.
+final class ProviderChain {
+    enum Reader {
+        case identity
+        case aescbc(AESCBCDecryptor)
+        case aesgcm(AESGCMDecryptor)
+        case secretbox(SecretBoxDecryptor)
+        case kms(version: String)
+        /// A key that could not be loaded (bad length): it reads nothing.
+        case unusable(DecryptionFailure)
+    }
+
+    struct Entry {
+        var provider: Int
+        var key: Int
+        var providerType: String
+        var keyName: String?
+        var prefix: [UInt8]
+        var reader: Reader
+    }
+
+    let entries: [Entry]
+    /// Whether the first provider encrypts (so plaintext is not how this resource is written).
+    let firstProviderEncrypts: Bool
+
+    init(providers: [ProviderConfiguration]) {
+        firstProviderEncrypts = providers.first?.encrypts ?? false
+        var entries: [Entry] = []
+        for (index, provider) in providers.enumerated() {
+            switch provider {
+            case .identity:
+                entries.append(Entry(provider: index, key: 0, providerType: "identity", keyName: nil, prefix: [], reader: .identity))
+            case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
+                for (keyIndex, key) in keys.enumerated() {
+                    let prefix = Array("k8s:enc:\(provider.typeName):v1:\(key.name):".utf8)
+                    let reader: Reader
+                    do {
+                        switch provider {
+                        case .aescbc: reader = .aescbc(try AESCBCDecryptor(key: key.secret))
+                        case .aesgcm: reader = .aesgcm(try AESGCMDecryptor(key: key.secret))
+                        default: reader = .secretbox(try SecretBoxDecryptor(key: key.secret))
+                        }
+                    } catch {
+                        reader = .unusable(error)
+                    }
+                    entries.append(Entry(provider: index, key: keyIndex, providerType: provider.typeName, keyName: key.name,
+                                         prefix: prefix, reader: reader))
+                }
+            case .kms(let kms):
+                let version = kms.apiVersion.rawValue
+                entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
+                                     prefix: Array("k8s:enc:kms:\(version):\(kms.name):".utf8), reader: .kms(version: version)))
+            }
+        }
+        self.entries = entries
+    }
+
+    /// The outcome of the apiserver's read loop for one value.
+    enum Outcome {
+        /// Read (decrypted, or plaintext through identity) by `entries[index]`.
+        case read(index: Int)
+        /// A KMS provider of the list matches the prefix; it cannot be run offline.
+        case kms(index: Int)
+        /// Nothing read it; the reasons of every provider that tried, in order.
+        case failed([String])
+    }
+
+    /// Runs the read loop: every entry whose prefix matches is tried in order;
+    /// identity fails silently on `k8s:enc:` data; the first success wins.
+    func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) -> Outcome {
+        let encrypted = value.starts(with: StorageClassifier.encryptedPrefix)
+        var reasons: [String] = []
+        for (index, entry) in entries.enumerated() where value.starts(with: entry.prefix) {
+            let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
+            let label = entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
+            do {
+                switch entry.reader {
+                case .identity:
+                    if encrypted { continue }
+                    return .read(index: index)
+                case .aescbc(let decryptor):
+                    _ = try decryptor.decrypt(payload)
+                    return .read(index: index)
+                case .aesgcm(let decryptor):
+                    _ = try decryptor.decrypt(payload, additionalData: etcdKey)
+                    return .read(index: index)
+                case .secretbox(let decryptor):
+                    _ = try decryptor.decrypt(payload)
+                    return .read(index: index)
+                case .kms:
+                    return .kms(index: index)
+                case .unusable(let failure):
+                    reasons.append("\(label): key unusable: \(failure)")
+                }
+            } catch {
+                reasons.append("\(label): \(error)")
+            }
+        }
+        if reasons.isEmpty {
+            reasons.append(encrypted ? "no provider of the rule matches its prefix (unknown provider, key name or KMS name)"
+                                     : "plaintext, and the rule has no identity provider")
+        }
+        return .failed(reasons)
+    }
+}

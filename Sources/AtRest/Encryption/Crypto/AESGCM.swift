@@ -1,0 +1,56 @@
+/// Opens values written by the `aesgcm` provider (and the AES-GCM layer of KMS v1 ≥ 1.25
+/// and KMS v2).
+///
+/// Stored payload, after `k8s:enc:aesgcm:v1:<keyName>:` (`gcm.TransformToStorage` in
+/// `pkg/storage/value/encrypt/aes/aes.go`): `nonce(12) || ciphertext || tag(16)`, Go's
+/// `cipher.NewGCM` defaults. The additional authenticated data is the full etcd key
+/// (`authenticatedDataString` in `pkg/storage/etcd3/store.go`), so a value copied under another
+/// key fails to open: that is tamper detection, and the audit reports it as such.
+///
+/// Why a class: it owns one OpenSSL `EVP_CIPHER_CTX` whose key schedule is set up once; each
+/// value only resets the nonce (≈3× faster than a fresh context for 1 KiB values,
+/// swift-toolchain.md §3). **Not thread-safe**: the context is mutated by every call, so use
+/// one decryptor per thread (they are cheap; the key is copied into OpenSSL's context).
+public final class AESGCMDecryptor {
+    public static let nonceByteCount = 12
+    public static let tagByteCount = 16
+    /// The shortest payload that can open (empty plaintext).
+    public static let minimumPayloadByteCount = nonceByteCount + tagByteCount
+
+    private let backend: AESGCMBackend
+
+    /// - Throws: ``DecryptionFailure/invalidKeyLength(_:)`` unless the key is 16, 24 or 32 bytes
+    ///   (AES-128/192/256, what `aes.NewCipher` accepts).
+    public init(key: SecretBytes) throws(DecryptionFailure) {
+        guard [16, 24, 32].contains(key.count) else { throw .invalidKeyLength(key.count) }
+        backend = try AESGCMBackend(key: key)
+    }
+
+    /// Opens `payload` (`nonce || ciphertext || tag`) with `additionalData` (for Kubernetes: the
+    /// etcd key bytes).
+    ///
+    /// Upstream reports a payload shorter than the nonce as "shorter than the required size" and
+    /// one shorter than nonce + tag as an authentication failure (Go's `aead.Open`); both are
+    /// ``DecryptionFailure/truncated`` here because neither can be a value the apiserver wrote.
+    /// - Returns: the plaintext. Nothing is returned (and the output is wiped) when the tag fails.
+    public func decrypt(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {
+        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
+        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
+        let ciphertext = UnsafeRawBufferPointer(start: base + Self.nonceByteCount,
+                                                count: payload.count - Self.minimumPayloadByteCount)
+        let tag = UnsafeRawBufferPointer(start: base + payload.count - Self.tagByteCount, count: Self.tagByteCount)
+        return try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData)
+    }
+
+    /// Convenience over arrays (tests, one-off use).
+    public func decrypt(_ payload: [UInt8], additionalData: [UInt8]) throws(DecryptionFailure) -> [UInt8] {
+        let result: Result<[UInt8], DecryptionFailure> = payload.withUnsafeBytes { p in
+            additionalData.withUnsafeBytes { a in Result { () throws(DecryptionFailure) in try decrypt(p, additionalData: a) } }
+        }
+        return try result.get()
+    }
+}
+
+/// The implementation behind ``AESGCMDecryptor`` (swift-crypto style: the API file talks only
+/// to this alias, the backend file holds the C calls).
+typealias AESGCMBackend = OpenSSLAESGCMBackend

@@ -1,0 +1,155 @@
+import AtRestAudit
+import AtRestDump
+import AtRestIndex
+import Foundation
+
+/// The `atrest audit` result as a report: one model, rendered as text for the
+/// operator, as a versioned JSON document, or as one JSON object per entry.
+public struct AuditReport: Sendable {
+    public static let apiVersion = StatsReport.apiVersion
+
+    public var provenance: IndexProvenance
+    public var configurationPath: String
+    public var configurationSHA256: String
+    public var etcdPrefix: String
+    public var result: AuditResult
+
+    public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String, result: AuditResult) {
+        self.provenance = provenance
+        self.configurationPath = configurationPath
+        self.configurationSHA256 = configurationSHA256
+        self.etcdPrefix = etcdPrefix
+        self.result = result
+    }
+
+    // MARK: JSONL
+
+    /// One line of `--output jsonl`: exactly the documented fields, sorted keys.
+    public static func jsonLine(_ entry: EntryAudit) -> String {
+        var object: [String: JSONValue] = [
+            "key": .string(entry.key), "group": .string(entry.group), "resource": .string(entry.resource),
+            "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
+            "storage": .string(entry.storage), "provider": .string(entry.provider),
+            "keyName": entry.keyName.map(JSONValue.string) ?? .null,
+            "verdict": .string(entry.verdict.rawValue), "reason": .string(entry.reason),
+        ]
+        if let version = entry.kmsVersion { object["kmsVersion"] = .string(version) }
+        if let keyID = entry.kmsKeyID { object["kmsKeyID"] = .string(keyID) }
+        return JSONValue.object(object).serialized()
+    }
+
+    // MARK: JSON
+
+    /// The whole audit as one versioned document with sorted keys.
+    public func json() -> String {
+        let s = result.summary
+        func verdicts(_ counts: [Verdict: Int]) -> JSONValue {
+            .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
+        }
+        let resources = s.byResource.keys.sorted().map { name -> JSONValue in
+            .object(["resource": .string(name), "verdicts": verdicts(s.byResource[name] ?? [:])])
+        }
+        let storage = s.byStorage.keys.sorted().map { key -> JSONValue in
+            var object: [String: JSONValue] = ["storage": .string(key.storage), "provider": .string(key.provider),
+                                               "keyName": key.keyName.map(JSONValue.string) ?? .null,
+                                               "verdicts": verdicts(s.byStorage[key] ?? [:])]
+            if let version = key.kmsVersion { object["kmsVersion"] = .string(version) }
+            return .object(object)
+        }
+        let r = result.readiness
+        let readiness: JSONValue = .object([
+            "identityRemoval": .object([
+                "safe": .bool(r.identityRemoval == 0),
+                "wouldBecomeUnreadable": .int(r.identityRemoval),
+                "byResource": .object(r.identityRemovalByResource.mapValues(JSONValue.int)),
+                "examples": .array(r.identityRemovalExamples.map(JSONValue.string)),
+            ]),
+            "keyRemoval": .array(r.keys.map {
+                .object(["provider": .string($0.provider), "keyName": .string($0.keyName),
+                         "entriesStillUsingIt": .int($0.entries),
+                         "undecryptableWithItsName": .int($0.unreadable), "safe": .bool($0.canRemove)])
+            }),
+        ])
+        let document: JSONValue = .object([
+            "apiVersion": .string(Self.apiVersion),
+            "kind": .string("Audit"),
+            "input": .object([
+                "files": .array(provenance.inputs.map { .object(["name": .string($0.name), "sha256": .string($0.sha256),
+                                                                   "format": .string($0.format.rawValue)]) }),
+                "revision": provenance.revision.map { .int(Int($0)) } ?? .null,
+                "completeness": .string(provenance.completeness.rawValue),
+            ]),
+            "configuration": .object(["path": .string(configurationPath), "sha256": .string(configurationSHA256)]),
+            "etcdPrefix": .string(etcdPrefix),
+            "totals": .object(["audited": .int(s.audited), "outsidePrefix": .int(result.outsidePrefix), "verdicts": verdicts(s.byVerdict)]),
+            "resources": .array(resources),
+            "storage": .array(storage),
+            "readiness": readiness,
+            "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reason)]) }),
+        ])
+        return document.serialized(pretty: true) + "\n"
+    }
+
+    // MARK: Text
+
+    /// How many findings the text report lists before it says "and N more".
+    static let textListLimit = 50
+
+    public func text() -> String {
+        let s = result.summary
+        let r = result.readiness
+        var out = ""
+        out += "atrest audit: \(Human.count(s.audited)) entries under \(etcdPrefix) against \(configurationPath)\n"
+        if provenance.completeness == .incomplete {
+            out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
+        }
+        out += "\nReadiness\n"
+        if r.identityRemoval == 0 {
+            out += "  identity can be removed now: no entry is read through identity\n"
+        } else {
+            out += "  identity can NOT be removed yet: \(Human.count(r.identityRemoval)) entries would become unreadable ("
+            out += r.identityRemovalByResource.sorted { $0.key < $1.key }.map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
+            out += "); rewrite them first\n"
+        }
+        for key in r.keys {
+            if key.canRemove {
+                out += "  \(key.provider) key \"\(key.keyName)\" can be removed now: no readable entry uses it"
+                out += key.unreadable > 0 ? " (\(Human.count(key.unreadable)) undecryptable entries carry its name)\n" : "\n"
+            } else {
+                out += "  \(key.provider) key \"\(key.keyName)\" can NOT be removed yet: \(Human.count(key.entries)) entries still use it\n"
+            }
+        }
+        out += "\nVerdicts\n"
+        var verdictTable = TextTable([("VERDICT", .left), ("ENTRIES", .right)])
+        for verdict in Verdict.allCases where (s.byVerdict[verdict] ?? 0) > 0 {
+            verdictTable.add([verdict.rawValue, Human.count(s.byVerdict[verdict] ?? 0)])
+        }
+        out += verdictTable.render()
+        let shown = Verdict.allCases.filter { v in s.byResource.values.contains { ($0[v] ?? 0) > 0 } }
+        out += "\nBy resource\n"
+        var resources = TextTable([("RESOURCE", .left)] + shown.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
+        for name in s.byResource.keys.sorted() {
+            resources.add([name] + shown.map { Human.count(s.byResource[name]?[$0] ?? 0) })
+        }
+        out += resources.render()
+        out += "\nBy provider and key\n"
+        var storage = TextTable([("STORED AS", .left)] + shown.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
+        for key in s.byStorage.keys.sorted() {
+            var label = key.storage == "plaintext" ? "plaintext (identity)" : key.provider
+            if let version = key.kmsVersion { label += " \(version)" }
+            if let name = key.keyName { label += " \(name)" }
+            storage.add([label] + shown.map { Human.count(s.byStorage[key]?[$0] ?? 0) })
+        }
+        out += storage.render()
+        if !s.undecryptable.isEmpty {
+            out += "\nUndecryptable (the apiserver cannot read these)\n"
+            for entry in s.undecryptable.prefix(Self.textListLimit) {
+                out += "  \(entry.key): \(entry.reason)\n"
+            }
+            if s.undecryptable.count > Self.textListLimit {
+                out += "  ... and \(Human.count(s.undecryptable.count - Self.textListLimit)) more (--output jsonl lists every entry)\n"
+            }
+        }
+        return out
+    }
+}

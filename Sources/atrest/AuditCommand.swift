@@ -1,0 +1,92 @@
+import ArgumentParser
+import AtRestAudit
+import AtRestDump
+import AtRestEncryption
+import AtRestReport
+import Foundation
+
+/// `atrest audit INPUT|--index DIR --config FILE`
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Check every entry against an EncryptionConfiguration: can the apiserver read it, and is it stored as written today?",
+        discussion: """
+            Verdicts: current, stale, unencrypted, undecryptable, unverifiable (KMS), exempt. \
+            Exit status: 0 nothing to report; 1 findings (by default any undecryptable or unencrypted entry; \
+            see --fail-on and --exit-zero); 2 usage, configuration or input error; 3 nothing was audited.
+            """
+    )
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("The apiserver's --encryption-provider-config file.", valueName: "file"))
+    var configPath: String
+
+    @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
+    var etcdPrefix = "/registry"
+
+    @Option(name: .customLong("output"), help: "text, json, or jsonl (one object per entry).")
+    var output: AuditOutputFormat = .text
+
+    @Option(name: .customLong("fail-on"), parsing: .upToNextOption,
+            help: ArgumentHelp("Verdicts that make the exit status 1.", valueName: "verdict"))
+    var failOn: [Verdict] = [.undecryptable, .unencrypted]
+
+    @Flag(name: .customLong("exit-zero"), help: "Exit 0 even with findings (errors still exit 2).")
+    var exitZero = false
+
+    func run() throws {
+        let configuration: EncryptionConfiguration
+        do {
+            configuration = try EncryptionConfiguration(contentsOf: configPath)
+        } catch {
+            throw CommandFailure(message: error.description)
+        }
+        let configSHA256 = (try? Data(contentsOf: URL(fileURLWithPath: configPath))).map { SHA256.hash(Array($0)).hexString } ?? ""
+        let (index, temporary) = try input.open()
+        defer { withExtendedLifetime(temporary) {} }
+        let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+        let auditor = Auditor(configuration: configuration, resolver: resolver)
+        let stdout = StandardOutput()
+        let result = try auditor.run(index) { entry in
+            if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }
+        }
+        let report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
+                                 etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
+        switch output {
+        case .text: stdout.write(report.text())
+        case .json: stdout.write(report.json())
+        case .jsonl: break
+        }
+        stdout.flush()
+        if result.summary.audited == 0 {
+            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+            throw ExitCode(3)
+        }
+        let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
+        if findings && !exitZero { throw ExitCode(1) }
+    }
+}
+
+enum AuditOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, jsonl
+}
+
+extension Verdict: ExpressibleByArgument {}
+
+/// Buffered standard output: JSONL for millions of entries must not pay a
+/// system call per line.
+final class StandardOutput {
+    private var buffer: [UInt8] = []
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,174 @@
+import AtRestEncryption
+import AtRestTestSupport
+import Foundation
+import Testing
+
+/// Reading EncryptionConfiguration files: kinds, formats, strict decoding, defaults, hostile input.
+@Suite struct ConfigurationLoaderTests {
+    @Test func aesgcmWithIdentityLoadsInOrderWithDecodedKey() throws {
+        let check = try checkConfig("valid/aesgcm-identity.yaml")
+        #expect(check.findings.isEmpty)
+        let configuration = try #require(check.configuration)
+        #expect(configuration.rules.count == 1)
+        #expect(configuration.rules[0].resources == ["secrets", "configmaps"])
+        #expect(configuration.rules[0].providers.map(\.typeName) == ["aesgcm", "identity"])
+        let key = try #require(configuration.rules[0].providers[0].keys.first)
+        #expect(key.name == "key1")
+        #expect(key.secret.withUnsafeBytes { Array($0) } == Array("abcdefghijklmnopqrstuvwxyz123456".utf8))
+    }
+
+    @Test func secretboxLoads() throws {
+        let configuration = try #require(try checkConfig("valid/secretbox.yaml").configuration)
+        #expect(configuration.rules[0].providers.map(\.typeName) == ["secretbox"])
+        #expect(configuration.rules[0].providers[0].keys.first?.secret.count == 32)
+    }
+
+    @Test func kmsV2LoadsWithItsTimeoutAndNoCacheSize() throws {
+        let configuration = try #require(try checkConfig("valid/kms-v2.yaml").configuration)
+        guard case .kms(let kms) = configuration.rules[0].providers[0] else {
+            Issue.record("expected a kms provider")
+            return
+        }
+        #expect(kms == KMSConfiguration(apiVersion: .v2, name: "vault", endpoint: "unix:///var/run/kms.sock", cacheSize: nil, timeout: .seconds(10)))
+        #expect(kms.cacheSize == nil)
+    }
+
+    @Test func kmsWithoutApiVersionDefaultsToV1WithCacheSize1000AndTimeout3s() throws {
+        let configuration = try #require(try checkConfig("valid/kms-v1-defaults.yaml").configuration)
+        guard case .kms(let kms) = configuration.rules[0].providers[0] else {
+            Issue.record("expected a kms provider")
+            return
+        }
+        #expect(kms.apiVersion == .v1)
+        #expect(kms.cacheSize == 1000)
+        #expect(kms.timeout == .seconds(3))
+    }
+
+    @Test func keyNamesMayContainColons() throws {
+        let configuration = try #require(try checkConfig("valid/key-name-colon.yaml").configuration)
+        #expect(configuration.rules[0].providers[0].keys.map(\.name) == ["key:1"])
+    }
+
+    @Test func aesKeysOf16And24And32BytesAreAccepted() throws {
+        let check = try checkConfig("valid/key-sizes.yaml")
+        #expect(check.findings.isEmpty)
+        #expect(try #require(check.configuration).rules[0].providers[0].keys.map(\.secret.count) == [16, 24, 32])
+    }
+
+    @Test func legacyEncryptionConfigKindIsAccepted() throws {
+        let check = try checkConfig("valid/legacy.yaml")
+        #expect(check.findings.isEmpty)
+        #expect(check.configuration != nil)
+    }
+
+    @Test func jsonIsAccepted() throws {
+        let check = try checkConfig("valid/config.json")
+        #expect(check.findings.isEmpty)
+        #expect(try #require(check.configuration).rules[0].providers.map(\.typeName) == ["aesgcm", "identity"])
+    }
+
+    @Test func encryptionConfigurationKindUnderCoreV1IsRefused() throws {
+        #expect {
+            _ = try checkConfig("invalid/wrong-kind.yaml")
+        } throws: { error in
+            let error = error as? ConfigurationLoadError
+            return error?.line == 1 && error?.message.contains(#"apiVersion "v1" kind "EncryptionConfiguration""#) == true
+        }
+    }
+
+    @Test func yamlSyntaxErrorIsOneLineWithFileAndLine() throws {
+        do {
+            _ = try checkConfig("invalid/not-yaml.yaml")
+            Issue.record("expected a load error")
+        } catch let error as ConfigurationLoadError {
+            #expect(error.description.hasPrefix("invalid/not-yaml.yaml:"))
+            #expect(error.line != nil)
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test func unknownFieldIsAStrictDecodingErrorWithItsPath() throws {
+        let check = try checkConfig("invalid/unknown-field.yaml")
+        let finding = try #require(check.findings.first)
+        #expect(finding.description == #"resources[0].providers[0].kms.pandas: strict decoding error: unknown field "resources[0].providers[0].kms.pandas""#)
+        #expect(finding.line == 10)
+        #expect(check.configuration == nil)
+    }
+
+    @Test func duplicateFieldIsAnError() throws {
+        #expect(try configErrors("invalid/duplicate-field.yaml") == [
+            #"resources[0].providers[0].aesgcm.keys[0].name: strict decoding error: duplicate field "resources[0].providers[0].aesgcm.keys[0].name""#,
+        ])
+    }
+
+    @Test func scalarWhereAListBelongsIsATypeError() throws {
+        #expect(try configErrors("invalid/wrong-type.yaml") == ["resources[0].resources: cannot unmarshal string into a field of type array"])
+    }
+
+    @Test func emptyFileIsRefusedWithTheApiserversMessage() throws {
+        #expect(throws: ConfigurationLoadError.self) {
+            _ = try EncryptionConfigurationLoader.check(bytes: [], sourcePath: "empty.yaml")
+        }
+    }
+
+    @Test func fileLargerThanOneMebibyteIsRefusedUnparsed() throws {
+        let bytes = [UInt8](repeating: UInt8(ascii: "#"), count: EncryptionConfigurationLoader.maximumFileSize + 1)
+        #expect(throws: ConfigurationLoadError.self) {
+            _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "big.yaml")
+        }
+    }
+
+    @Test func deeplyNestedYamlFailsWithoutCrashing() throws {
+        let yaml = "apiVersion: v1\nkind: EncryptionConfig\nresources: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: ConfigurationLoadError.self) {
+            _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "deep.yaml")
+        }
+    }
+
+    @Test func aliasBombIsRefusedQuickly() throws {
+        var yaml = "apiVersion: v1\nkind: EncryptionConfig\nx0: &a0 [\"s\", \"s\", \"s\", \"s\", \"s\", \"s\", \"s\", \"s\", \"s\", \"s\"]\n"
+        for i in 1..<10 {
+            yaml += "x\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        yaml += "resources:\n  - resources: *a9\n    providers: [{identity: {}}]\n"
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            #expect(throws: ConfigurationLoadError.self) {
+                _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "bomb.yaml")
+            }
+        }
+        #expect(elapsed < .seconds(10))
+    }
+
+    @Test func loadingThroughTheInitializerRefusesAnInvalidFile() throws {
+        #expect(throws: ConfigurationLoadError.self) {
+            _ = try EncryptionConfiguration(contentsOf: Fixtures.path("configs/invalid/aesgcm-short-secret.yaml"))
+        }
+        let configuration = try EncryptionConfiguration(contentsOf: Fixtures.path("configs/valid/secretbox.yaml"))
+        #expect(configuration.sourcePath == Fixtures.path("configs/valid/secretbox.yaml"))
+    }
+
+    @Test func noFindingOrErrorContainsTheBase64Secret() throws {
+        let secret = "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="
+        let short = "MTIzNDU2Nzg="
+        var texts: [String] = []
+        for name in ["invalid/two-providers.yaml", "invalid/aesgcm-short-secret.yaml", "invalid/duplicate-field.yaml",
+                     "warnings/duplicate-key-names.yaml", "valid/aesgcm-identity.yaml"] {
+            let check = try checkConfig(name)
+            texts += check.findings.map(\.description)
+            if let configuration = check.configuration {
+                texts.append(String(describing: configuration))
+                texts.append(String(reflecting: configuration))
+            }
+        }
+        do {
+            _ = try EncryptionConfiguration(contentsOf: Fixtures.path("configs/invalid/aesgcm-short-secret.yaml"))
+        } catch {
+            texts.append(error.description)
+        }
+        #expect(!texts.isEmpty)
+        for text in texts {
+            #expect(!text.contains(secret) && !text.contains(short) && !text.contains("YWJjZGVmZ2hp"), "\(text)")
+        }
+    }
+}

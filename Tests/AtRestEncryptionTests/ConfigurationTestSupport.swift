@@ -1,0 +1,18 @@
+import AtRestEncryption
+import AtRestTestSupport
+
+/// Loads `testdata/configs/<name>` from its bytes, without the file's mode: git does not keep permission
+/// bits, so the "readable by others" warning would depend on the checkout's umask.
+func checkConfig(_ name: String, automaticReload: Bool = false) throws -> ConfigurationCheck {
+    try EncryptionConfigurationLoader.check(bytes: Fixtures.bytes("configs/" + name), sourcePath: name, automaticReload: automaticReload)
+}
+
+/// The errors of a fixture, as `path: message` strings.
+func configErrors(_ name: String) throws -> [String] {
+    try checkConfig(name).findings.filter { $0.severity == .error }.map(\.description)
+}
+
+/// The warnings of a fixture, as `path: message` strings.
+func configWarnings(_ name: String) throws -> [String] {
+    try checkConfig(name).findings.filter { $0.severity == .warning }.map(\.description)
+}

@@ -1,0 +1,68 @@
+import AtRestEncryption
+import Testing
+
+@Suite struct SecretBoxTests {
+    let vectors: CryptoVectors
+    init() throws { vectors = try CryptoVectors.load() }
+
+    private var decryptor: SecretBoxDecryptor { get throws { try SecretBoxDecryptor(key: SecretBytes(hex(vectors.secretbox.keyHex))) } }
+
+    @Test func decryptsSyntheticEtcdValue() throws {
+        let synthetic = try SyntheticVectors.load()
+        let entry = synthetic.secretboxKey1
+        let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:secretbox:v1:\(entry.keyName):")
+        let decryptor = try SecretBoxDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
+        #expect(try decryptor.decrypt(body) == hex(synthetic.plaintextHex))
+    }
+
+    @Test func decryptsPyNaClVector() throws {
+        #expect(try decryptor.decrypt(hex(vectors.secretbox.payloadHex)) == hex(vectors.plaintextHex))
+    }
+
+    @Test func emptyPlaintextOpens() throws {
+        let payload = try hex(vectors.secretbox.emptyPlaintextPayloadHex)
+        #expect(payload.count == SecretBoxDecryptor.minimumPayloadByteCount)
+        #expect(try decryptor.decrypt(payload) == [])
+    }
+
+    @Test func wrongKeyFailsAuthentication() throws {
+        var key = try hex(vectors.secretbox.keyHex)
+        key[31] ^= 0x40
+        let wrong = try SecretBoxDecryptor(key: SecretBytes(key))
+        let payload = try hex(vectors.secretbox.payloadHex)
+        #expect(failure { () throws(DecryptionFailure) in try wrong.decrypt(payload) } == .authenticationFailed)
+    }
+
+    @Test func flippedTagOrCiphertextBitFailsAuthentication() throws {
+        let decryptor = try decryptor
+        for index in [24, 39, 40, 100] {
+            var payload = try hex(vectors.secretbox.payloadHex)
+            payload[index] ^= 0x01
+            #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload) } == .authenticationFailed, "byte \(index)")
+        }
+    }
+
+    @Test func everyPayloadShorterThanNonceAndTagIsTruncated() throws {
+        let decryptor = try decryptor
+        let full = try hex(vectors.secretbox.payloadHex)
+        for length in 0..<SecretBoxDecryptor.minimumPayloadByteCount {
+            let short = Array(full.prefix(length))
+            #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(short) } == .truncated, "length \(length)")
+        }
+    }
+
+    @Test(arguments: [0, 16, 24, 31, 33, 64])
+    func keyOfWrongLengthIsRejected(length: Int) {
+        let key = SecretBytes([UInt8](repeating: 2, count: length))
+        #expect(failure { () throws(DecryptionFailure) in try SecretBoxDecryptor(key: key) } == .invalidKeyLength(length))
+    }
+
+    @Test func secretBytesDescriptionNeverShowsTheKey() throws {
+        let key = SecretBytes(Array("abcdefghijklmnopqrstuvwxyz123456".utf8))
+        let decryptor = try SecretBoxDecryptor(key: key)
+        for text in [String(describing: key), String(reflecting: key), String(describing: decryptor), String(reflecting: decryptor)] {
+            #expect(!text.contains("abcdefghijklmnopqrstuvwxyz123456"))
+            #expect(!text.contains("97, 98, 99"))
+        }
+    }
+}
