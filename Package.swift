@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestDump"], path: "Sources/AtRest/Report"),
         .executableTarget(
             name: "atrest",
-            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestDump", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/atrest"
         ),
 

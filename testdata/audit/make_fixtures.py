@@ -406,7 +406,7 @@ def obj(key, *, json_cr=False):
         return json_object("example.com/v1", "Widget", name, namespace, data)
     kinds = {"secrets": ("v1", "Secret"), "configmaps": ("v1", "ConfigMap"), "events": ("v1", "Event"), "pods": ("v1", "Pod"),
              "deployments": ("apps/v1", "Deployment"), "statefulsets": ("apps/v1", "StatefulSet"),
-             "masterleases": ("v1", "Endpoints"), "ranges": ("v1", "RangeAllocation"), "peerserverleases": ("v1", "Endpoints")}
+             "leases": ("coordination.k8s.io/v1", "Lease"), "masterleases": ("v1", "Endpoints"), "ranges": ("v1", "RangeAllocation"), "peerserverleases": ("v1", "Endpoints")}
     api_version, kind = kinds[parts[2]]
     return protobuf_object(api_version, kind, name, namespace, data)
 

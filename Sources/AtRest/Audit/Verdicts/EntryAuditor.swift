@@ -70,6 +70,13 @@ public final class EntryAuditor {
         case .failed(let reasons):
             audit.verdict = .undecryptable
             audit.reason = reasons.joined(separator: "; ")
+            // Key names may contain `:`, so the name read from the bytes alone (up to
+            // the next `:`) can be short; the longest configured name whose prefix
+            // matches is the one the value claims.
+            if let claimed = chain.entries.filter({ $0.providerType != "identity" && !$0.prefix.isEmpty && value.starts(with: $0.prefix) })
+                .max(by: { $0.prefix.count < $1.prefix.count }) {
+                audit.keyName = claimed.keyName
+            }
         }
         return audit
     }

@@ -11,9 +11,7 @@ import AtRestEncryption
 final class ProviderChain {
     enum Reader {
         case identity
-        case aescbc(AESCBCDecryptor)
-        case aesgcm(AESGCMDecryptor)
-        case secretbox(SecretBoxDecryptor)
+        case keyed(ProviderDecryptor)
         case kms(version: String)
         /// A key that could not be loaded (bad length): it reads nothing.
         case unusable(DecryptionFailure)
@@ -40,15 +38,12 @@ final class ProviderChain {
             case .identity:
                 entries.append(Entry(provider: index, key: 0, providerType: "identity", keyName: nil, prefix: [], reader: .identity))
             case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
+                let keyed = KeyedProvider(rawValue: provider.typeName) ?? .aesgcm
                 for (keyIndex, key) in keys.enumerated() {
                     let prefix = Array("k8s:enc:\(provider.typeName):v1:\(key.name):".utf8)
                     let reader: Reader
                     do {
-                        switch provider {
-                        case .aescbc: reader = .aescbc(try AESCBCDecryptor(key: key.secret))
-                        case .aesgcm: reader = .aesgcm(try AESGCMDecryptor(key: key.secret))
-                        default: reader = .secretbox(try SecretBoxDecryptor(key: key.secret))
-                        }
+                        reader = .keyed(try ProviderDecryptor(provider: keyed, key: key.secret))
                     } catch {
                         reader = .unusable(error)
                     }
@@ -87,14 +82,9 @@ final class ProviderChain {
                 case .identity:
                     if encrypted { continue }
                     return .read(index: index)
-                case .aescbc(let decryptor):
-                    _ = try decryptor.decrypt(payload)
-                    return .read(index: index)
-                case .aesgcm(let decryptor):
-                    _ = try decryptor.decrypt(payload, additionalData: etcdKey)
-                    return .read(index: index)
-                case .secretbox(let decryptor):
-                    _ = try decryptor.decrypt(payload)
+                case .keyed(let decryptor):
+                    // The plaintext is not needed, only whether the key reads the value.
+                    _ = try decryptor.decrypt(payload, etcdKey: etcdKey)
                     return .read(index: index)
                 case .kms:
                     return .kms(index: index)

@@ -71,6 +71,9 @@ struct RawKMS: Sendable {
 final class StrictDecoder {
     private(set) var findings: [ConfigurationFinding] = []
     private var visited = 0
+    /// The line of each field name of the mapping `fields` read last: a message about a provider points at
+    /// `aescbc:`, not at the `keys:` line under it.
+    private var lastKeyLines: [String: Int] = [:]
     /// Alias expansion is not materialized by Yams, but walking it is: cap the nodes visited so that an
     /// alias bomb ("billion laughs") ends with an error instead of running for ever.
     static let maximumNodes = 100_000
@@ -117,6 +120,7 @@ final class StrictDecoder {
         }
         var result: [String: Node] = [:]
         var merged: [(String, Node)] = []
+        lastKeyLines = [:]
         for (key, value) in mapping {
             try count()
             if key.tag.rawValue == Tag.Name.merge.rawValue {
@@ -144,6 +148,7 @@ final class StrictDecoder {
                 report(.duplicateField(child), child, key)
             } else {
                 result[name] = value
+                lastKeyLines[name] = key.mark?.line
             }
         }
         for (name, value) in merged where result[name] == nil && allowed.contains(name) {
@@ -243,8 +248,10 @@ final class StrictDecoder {
     private func provider(_ node: Node, _ path: String) throws(TooLarge) -> RawProvider {
         var provider = RawProvider(line: node.mark?.line)
         guard let fields = try fields(node, path, allowed: ["aesgcm", "aescbc", "secretbox", "identity", "kms"]) else { return provider }
+        let keyLines = lastKeyLines
         for name in ["aesgcm", "aescbc", "secretbox"] {
-            guard let value = fields[name], let keys = try keyList(value, "\(path).\(name)") else { continue }
+            guard let value = fields[name], var keys = try keyList(value, "\(path).\(name)") else { continue }
+            keys.line = keyLines[name] ?? keys.line
             switch name {
             case "aesgcm": provider.aesgcm = keys
             case "aescbc": provider.aescbc = keys
@@ -252,10 +259,13 @@ final class StrictDecoder {
             }
         }
         if let identity = fields["identity"], try self.fields(identity, "\(path).identity", allowed: []) != nil {
-            provider.identity = Located(value: true, line: identity.mark?.line)
+            provider.identity = Located(value: true, line: keyLines["identity"] ?? identity.mark?.line)
         }
         if let kms = fields["kms"] {
-            provider.kms = try self.kms(kms, "\(path).kms")
+            if var decoded = try self.kms(kms, "\(path).kms") {
+                if let line = keyLines["kms"] { decoded.line = line }
+                provider.kms = decoded
+            }
         }
         return provider
     }

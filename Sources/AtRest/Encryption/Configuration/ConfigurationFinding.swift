@@ -19,19 +19,23 @@ public struct ConfigurationFinding: Sendable, Hashable, CustomStringConvertible 
         /// The text after the field path: `<type>: <value>: <detail>` for upstream field errors.
         public var text: String
 
+        /// A message of atrest's own; prefer the typed constructors.
         public init(_ text: String, severity: Severity) {
             self.text = text
             self.severity = severity
         }
     }
 
+    /// Whether the apiserver refuses the file because of it.
     public var severity: Severity
     /// `resources[1].providers[0].aesgcm.keys[0].secret`, as the apiserver names fields; empty for the whole file.
     public var fieldPath: String
+    /// The text after the path (`Invalid value: "REDACTED": …`), upstream's wording for upstream rules.
     public var message: String
     /// 1-based line in the file, when known.
     public var line: Int?
 
+    /// A finding from its parts, for callers that produce findings of their own.
     public init(severity: Severity, fieldPath: String, message: String, line: Int?) {
         self.severity = severity
         self.fieldPath = fieldPath
@@ -39,6 +43,7 @@ public struct ConfigurationFinding: Sendable, Hashable, CustomStringConvertible 
         self.line = line
     }
 
+    /// A finding from one of the typed messages below, the way the validator builds them.
     public init(_ message: Message, at fieldPath: String, line: Int?) {
         self.init(severity: message.severity, fieldPath: fieldPath, message: message.text, line: line)
     }

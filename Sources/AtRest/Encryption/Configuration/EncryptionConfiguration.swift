@@ -14,6 +14,7 @@ public struct EncryptionConfiguration: Sendable {
     /// The file it was read from (for messages); `nil` when built in memory.
     public var sourcePath: String?
 
+    /// For tests and callers that build a configuration in memory; files go through `EncryptionConfigurationLoader`.
     public init(rules: [ResourceRule], sourcePath: String? = nil) {
         self.rules = rules
         self.sourcePath = sourcePath
@@ -39,6 +40,7 @@ public struct ResourceRule: Sendable {
     /// Providers in order: the first encrypts writes, every one is tried on reads.
     public var providers: [ProviderConfiguration]
 
+    /// Builds a rule in memory; no validation (the loader validates files).
     public init(resources: [String], providers: [ProviderConfiguration]) {
         self.resources = resources
         self.providers = providers
@@ -94,6 +96,7 @@ public struct NamedKey: Sendable {
     /// The decoded key: 16, 24 or 32 bytes for AES, 32 for secretbox.
     public var secret: SecretBytes
 
+    /// Takes ownership of already-decoded key bytes.
     public init(name: String, secret: SecretBytes) {
         self.name = name
         self.secret = secret
@@ -119,6 +122,7 @@ public struct KMSConfiguration: Sendable, Hashable {
     /// `timeout` for calls to the plugin (default 3s).
     public var timeout: Duration
 
+    /// Applies the apiserver's defaults: `cacheSize` 1000 for v1 when not given, none for v2; timeout 3s.
     public init(apiVersion: APIVersion = .v1, name: String, endpoint: String, cacheSize: Int32? = nil, timeout: Duration = .seconds(3)) {
         self.apiVersion = apiVersion
         self.name = name

@@ -4,17 +4,21 @@ import Yams
 /// Why a file could not be checked at all: unreadable, too large, not YAML/JSON, or not an
 /// EncryptionConfiguration. One line, `FILE:LINE: message`, never containing a secret.
 public struct ConfigurationLoadError: Error, Sendable, CustomStringConvertible {
+    /// The file, as given, so the message can be pasted into an editor.
     public var sourcePath: String
     /// 1-based line, when the problem has one.
     public var line: Int?
+    /// What went wrong, without file or line.
     public var message: String
 
+    /// Used by the loader; public so that callers can wrap their own read failures the same way.
     public init(sourcePath: String, line: Int? = nil, message: String) {
         self.sourcePath = sourcePath
         self.line = line
         self.message = message
     }
 
+    /// `FILE:LINE: message` (`FILE: message` without a line), one line, compiler style.
     public var description: String {
         line.map { "\(sourcePath):\($0): \(message)" } ?? "\(sourcePath): \(message)"
     }
@@ -22,6 +26,7 @@ public struct ConfigurationLoadError: Error, Sendable, CustomStringConvertible {
 
 /// The outcome of checking one file: every finding, and the configuration when it has no errors.
 public struct ConfigurationCheck: Sendable {
+    /// The file checked, for messages.
     public var sourcePath: String
     /// Errors first in file order, then warnings in file order.
     public var findings: [ConfigurationFinding]
@@ -149,7 +154,8 @@ public enum EncryptionConfigurationLoader {
             let line = offset.map { off in text.utf8.prefix(off).reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } }
             return (line, "invalid YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return (context.mark.line, "invalid YAML: duplicated keys \(duplicates.sorted().joined(separator: ", "))")
+            // Yams refuses these while composing, before atrest sees the mapping; strict decoding refuses them too.
+            return (context.mark.line, "strict decoding error: duplicate field " + duplicates.sorted().map(GoFormat.quote).joined(separator: ", "))
         default:
             return (nil, "invalid YAML: \(error)")
         }
