@@ -1,8 +1,8 @@
 import AtRestEncryption
 
 /// Everything `atrest audit` reports, accumulated entry by entry so that memory
-/// stays bounded by the number of resources and keys, not of entries (only the
-/// undecryptable entries are kept one by one: they are the findings).
+/// stays bounded by the number of resources, namespaces and keys, not of entries
+/// (only the entries of the kept verdicts, the findings, are kept one by one).
 public struct AuditSummary: Sendable, Hashable {
     /// Entries under the prefix that got a verdict.
     public var audited = 0
@@ -11,15 +11,42 @@ public struct AuditSummary: Sendable, Hashable {
     public var byResource: [String: [Verdict: Int]] = [:]
     /// Per stored provider and key, per verdict.
     public var byStorage: [StorageKey: [Verdict: Int]] = [:]
-    /// Every undecryptable entry, sorted by key when reported.
-    public var undecryptable: [EntryAudit] = []
-    /// Entries read only through `identity` while a rule covers their resource:
-    /// unreadable once `identity` is removed. Per resource.
+    /// Per resource and namespace (`nil` for cluster-scoped), per verdict: what a rewrite must touch.
+    public var byNamespace: [ResourceNamespace: [Verdict: Int]] = [:]
+    /// Per resource and stored provider/key (KMS v2: key ID), per verdict: the finest grain, for metrics.
+    public var byResourceAndStorage: [ResourceStorage: [Verdict: Int]] = [:]
+    /// The entries of the kept verdicts (the findings), sorted by key when the run ends.
+    public var findings: [Verdict: [EntryAudit]] = [:]
+    /// Which verdicts' entries are kept in `findings`.
+    public var keptVerdicts: Set<Verdict>
+
+    /// Every undecryptable entry, sorted by key (when the audit keeps them, as it does by default).
+    public var undecryptable: [EntryAudit] { findings[.undecryptable] ?? [] }
+    /// Entries read through `identity` in a rule that also encrypts: unreadable
+    /// once `identity` is removed from it. Per resource.
     public var readByIdentity: [String: Int] = [:]
     /// A few of those keys, for the report.
     public var readByIdentityExamples: [String] = []
     /// Entries read by each configured key that is not its rule's writing key.
     public var readByKey: [ConfiguredKey: Int] = [:]
+
+    /// A resource and a namespace.
+    public struct ResourceNamespace: Sendable, Hashable, Comparable {
+        public var resource: String
+        public var namespace: String?
+
+        public static func < (a: ResourceNamespace, b: ResourceNamespace) -> Bool {
+            (a.resource, a.namespace ?? "") < (b.resource, b.namespace ?? "")
+        }
+    }
+
+    /// A resource and how its entries are stored.
+    public struct ResourceStorage: Sendable, Hashable, Comparable {
+        public var resource: String
+        public var storage: StorageKey
+
+        public static func < (a: ResourceStorage, b: ResourceStorage) -> Bool { (a.resource, a.storage) < (b.resource, b.storage) }
+    }
 
     /// A stored provider/key combination.
     public struct StorageKey: Sendable, Hashable, Comparable {
@@ -27,9 +54,12 @@ public struct AuditSummary: Sendable, Hashable {
         public var provider: String
         public var keyName: String?
         public var kmsVersion: String?
+        /// KMS v2 only: the key ID of the EncryptedObject.
+        public var kmsKeyID: String?
 
         public static func < (a: StorageKey, b: StorageKey) -> Bool {
-            (a.storage, a.provider, a.kmsVersion ?? "", a.keyName ?? "") < (b.storage, b.provider, b.kmsVersion ?? "", b.keyName ?? "")
+            (a.storage, a.provider, a.kmsVersion ?? "", a.keyName ?? "", a.kmsKeyID ?? "")
+                < (b.storage, b.provider, b.kmsVersion ?? "", b.keyName ?? "", b.kmsKeyID ?? "")
         }
     }
 
@@ -43,19 +73,23 @@ public struct AuditSummary: Sendable, Hashable {
 
     static let exampleLimit = 20
 
-    public init() {}
+    public init(keeping verdicts: Set<Verdict> = [.undecryptable, .unencrypted]) {
+        keptVerdicts = verdicts.union([.undecryptable])
+    }
 
-    mutating func add(_ entry: EntryAudit, covered: Bool) {
+    mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
         audited += 1
         byVerdict[entry.verdict, default: 0] += 1
         let resource = entry.group.isEmpty ? entry.resource : "\(entry.resource).\(entry.group)"
         byResource[resource, default: [:]][entry.verdict, default: 0] += 1
         let storageKey = StorageKey(storage: entry.storage, provider: entry.provider,
-                                    keyName: entry.keyName, kmsVersion: entry.kmsVersion)
+                                    keyName: entry.keyName, kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID)
         byStorage[storageKey, default: [:]][entry.verdict, default: 0] += 1
-        if entry.verdict == .undecryptable { undecryptable.append(entry) }
+        byNamespace[ResourceNamespace(resource: resource, namespace: entry.namespace), default: [:]][entry.verdict, default: 0] += 1
+        byResourceAndStorage[ResourceStorage(resource: resource, storage: storageKey), default: [:]][entry.verdict, default: 0] += 1
+        if keptVerdicts.contains(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
         guard let readBy = entry.readBy else { return }
-        if readBy.providerType == "identity" && covered {
+        if readBy.providerType == "identity" && identityIsAFallback {
             readByIdentity[resource, default: 0] += 1
             if readByIdentityExamples.count < Self.exampleLimit { readByIdentityExamples.append(entry.key) }
         }

@@ -6,18 +6,24 @@ import AtRestIndex
 public struct Auditor {
     public let configuration: EncryptionConfiguration
     public let resolver: ResourceResolver
+    /// Verdicts whose entries are kept one by one in the summary (undecryptable always is).
+    public var keptVerdicts: Set<Verdict>
 
-    public init(configuration: EncryptionConfiguration, resolver: ResourceResolver) {
+    public init(configuration: EncryptionConfiguration, resolver: ResourceResolver,
+                keeping keptVerdicts: Set<Verdict> = [.undecryptable, .unencrypted]) {
         self.configuration = configuration
         self.resolver = resolver
+        self.keptVerdicts = keptVerdicts
     }
 
     /// Audits every live entry in key order. `each` sees every verdict as it is
     /// made (for JSONL output), so nothing per entry is held in memory.
     public func run(_ index: Index, each: (EntryAudit) throws -> Void = { _ in }) throws -> AuditResult {
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
-        var summary = AuditSummary()
-        var coverage: [String: Bool] = [:]
+        var summary = AuditSummary(keeping: keptVerdicts)
+        // Whether a resource's providers include an encrypting one: only then is
+        // identity a fallback that can be removed (an identity-only rule is an exemption).
+        var encrypting: [String: Bool] = [:]
         var outside = 0
         try index.forEachLive { entry in
             guard let audit = auditor.audit(key: entry.key, value: entry.value) else {
@@ -25,16 +31,16 @@ public struct Auditor {
                 return true
             }
             let resource = "\(audit.resource).\(audit.group)"
-            let covered = coverage[resource] ?? {
-                let value = configuration.covers(group: audit.group, resource: audit.resource)
-                coverage[resource] = value
+            let hasEncryptingProvider = encrypting[resource] ?? {
+                let value = configuration.providers(forGroup: audit.group, resource: audit.resource).contains { $0.encrypts }
+                encrypting[resource] = value
                 return value
             }()
-            summary.add(audit, covered: covered)
+            summary.add(audit, identityIsAFallback: hasEncryptingProvider)
             try each(audit)
             return true
         }
-        summary.undecryptable.sort { $0.key < $1.key }
+        for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
         return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
     }
 }
