@@ -4,6 +4,10 @@
 /// prints them.
 public enum EscapedBytes {
     public static func string(_ bytes: some Collection<UInt8>) -> String {
+        // Fast path: etcd keys are nearly always printable ASCII without `\`.
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
         let bytes = Array(bytes)
         var out = String()
         out.reserveCapacity(bytes.count)
@@ -33,7 +37,9 @@ public enum EscapedBytes {
         case "\r": out += "\\r"
         case "\\": out += "\\\\"
         default:
-            if scalar.value < 0x20 || scalar.value == 0x7f {
+            if scalar.value >= 0x20 && scalar.value < 0x7f {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x20 || scalar.value == 0x7f {
                 out += hex(UInt8(scalar.value))
             } else if scalar.properties.generalCategory == .format || scalar.properties.generalCategory == .control
                         || scalar.properties.generalCategory == .lineSeparator || scalar.properties.generalCategory == .paragraphSeparator {
