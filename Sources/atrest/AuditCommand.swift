@@ -25,7 +25,8 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
-    @Option(name: .customLong("output"), help: "text, json, or jsonl (one object per entry).")
+    @Option(name: .customLong("output"), help: ArgumentHelp("One of: \(AuditOutputFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
+                                                              valueName: "format"))
     var output: AuditOutputFormat = .text
 
     @Option(name: .customLong("fail-on"), parsing: .upToNextOption,
@@ -53,11 +54,7 @@ struct AuditCommand: ParsableCommand {
         }
         let report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
-        switch output {
-        case .text: stdout.write(report.text())
-        case .json: stdout.write(report.json())
-        case .jsonl: break
-        }
+        if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {
             FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
@@ -68,10 +65,7 @@ struct AuditCommand: ParsableCommand {
     }
 }
 
-enum AuditOutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, jsonl
-}
-
+extension AuditOutputFormat: ExpressibleByArgument {}
 extension Verdict: ExpressibleByArgument {}
 
 /// Buffered standard output: JSONL for millions of entries must not pay a

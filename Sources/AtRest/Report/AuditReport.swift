@@ -3,6 +3,11 @@ import AtRestDump
 import AtRestIndex
 import Foundation
 
+/// The renderings of an audit. Every one says the same thing: they are views of one `AuditReport`.
+public enum AuditOutputFormat: String, Sendable, CaseIterable {
+    case text, json, jsonl
+}
+
 /// The `atrest audit` result as a report: one model, rendered as text for the
 /// operator, as a versioned JSON document, or as one JSON object per entry.
 public struct AuditReport: Sendable {
@@ -20,6 +25,16 @@ public struct AuditReport: Sendable {
         self.configurationSHA256 = configurationSHA256
         self.etcdPrefix = etcdPrefix
         self.result = result
+    }
+
+    /// The whole report in `format`; `nil` for `jsonl`, which is written entry by
+    /// entry while the audit runs (`jsonLine(_:)`).
+    public func render(_ format: AuditOutputFormat) -> String? {
+        switch format {
+        case .text: return text()
+        case .json: return json()
+        case .jsonl: return nil
+        }
     }
 
     // MARK: JSONL
