@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what atrest needs, builds it, and runs it on the bundled sample export.
+# Installs what atrest needs, builds it, and runs it on the bundled sample: a
+# real etcd snapshot (testdata/sample/snapshot.db) audited against its
+# EncryptionConfiguration (testdata/audit/config.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product atrest
 bin=$(swift build -c release --show-bin-path)/atrest
-echo "== atrest stats testdata/etcd/snapshot.db"
-"$bin" stats testdata/etcd/snapshot.db
+echo "== atrest stats testdata/sample/snapshot.db"
+"$bin" stats testdata/sample/snapshot.db
 echo
-echo "== the same etcd, exported with etcdctl get -w json: the same live keys and storage classes"
-"$bin" stats testdata/etcd/export.json | sed -n '/^keys/,$p'
+echo "== atrest audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --history"
+# Exit status 1 means findings: this sample has undecryptable and unencrypted entries on purpose.
+"$bin" audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --history || [ $? -eq 1 ]

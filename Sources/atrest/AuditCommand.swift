@@ -36,6 +36,10 @@ struct AuditCommand: ParsableCommand {
     @Flag(name: .customLong("exit-zero"), help: "Exit 0 even with findings (errors still exit 2).")
     var exitZero = false
 
+    @Flag(name: .customLong("history"),
+          help: "Also audit every earlier revision a snapshot keeps, and count the writes of each key.")
+    var history = false
+
     func run() throws {
         let configuration: EncryptionConfiguration
         do {
@@ -46,14 +50,24 @@ struct AuditCommand: ParsableCommand {
         let configSHA256 = (try? Data(contentsOf: URL(fileURLWithPath: configPath))).map { SHA256.hash(Array($0)).hexString } ?? ""
         let (index, temporary) = try input.open()
         defer { withExtendedLifetime(temporary) {} }
+        if history && index.provenance.counts.revisions == 0 {
+            throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
+        }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let auditor = Auditor(configuration: configuration, resolver: resolver)
         let stdout = StandardOutput()
         let result = try auditor.run(index) { entry in
             if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }
         }
+        var historyAudit: HistoryAudit?
+        var keyUsage: KeyUsage?
+        if history {
+            historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
+            keyUsage = try KeyUsage(index: index)
+        }
         let report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
-                                 etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
+                                 etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
+                                 history: historyAudit, keyUsage: keyUsage)
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {

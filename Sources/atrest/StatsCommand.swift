@@ -20,7 +20,8 @@ struct StatsCommand: ParsableCommand {
     func run() throws {
         let (index, temporary) = try input.open()
         let report = StatsReport(provenance: index.provenance,
-                                 inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)))
+                                 inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)),
+                                 keyUsage: try KeyUsage(index: index))
         withExtendedLifetime(temporary) {}
         switch output {
         case .text: print(report.text(), terminator: "")

@@ -6,6 +6,16 @@ import Foundation
 /// The renderings of an audit. Every one says the same thing: they are views of one `AuditReport`.
 public enum AuditOutputFormat: String, Sendable, CaseIterable {
     case text, json, jsonl
+    /// For a ticket or change request (GitHub-flavoured Markdown).
+    case markdown
+    /// One self-contained page with charts and sortable tables.
+    case html
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    case sarif
+    /// JUnit XML, one test case per resource, for CI test views.
+    case junit
+    /// Prometheus text exposition, for a textfile collector.
+    case prometheus
 }
 
 /// The `atrest audit` result as a report: one model, rendered as text for the
@@ -18,13 +28,22 @@ public struct AuditReport: Sendable {
     public var configurationSHA256: String
     public var etcdPrefix: String
     public var result: AuditResult
+    /// The verdicts that fail the audit (`--fail-on`): JUnit fails a resource that has any.
+    public var failOn: Set<Verdict> = [.undecryptable, .unencrypted]
+    /// With `--history`: earlier revisions not stored as the configuration writes today.
+    public var history: HistoryAudit?
+    /// With `--history`: writes per key over every revision.
+    public var keyUsage: KeyUsage?
 
-    public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String, result: AuditResult) {
+    public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String,
+                result: AuditResult, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil) {
         self.provenance = provenance
         self.configurationPath = configurationPath
         self.configurationSHA256 = configurationSHA256
         self.etcdPrefix = etcdPrefix
         self.result = result
+        self.history = history
+        self.keyUsage = keyUsage
     }
 
     /// The whole report in `format`; `nil` for `jsonl`, which is written entry by
@@ -34,6 +53,11 @@ public struct AuditReport: Sendable {
         case .text: return text()
         case .json: return json()
         case .jsonl: return nil
+        case .markdown: return markdown()
+        case .html: return html()
+        case .sarif: return sarif()
+        case .junit: return junit()
+        case .prometheus: return prometheus()
         }
     }
 
@@ -85,7 +109,7 @@ public struct AuditReport: Sendable {
                          "undecryptableWithItsName": .int($0.unreadable), "safe": .bool($0.canRemove)])
             }),
         ])
-        let document: JSONValue = .object([
+        var members: [String: JSONValue] = [
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("Audit"),
             "input": .object([
@@ -101,8 +125,39 @@ public struct AuditReport: Sendable {
             "storage": .array(storage),
             "readiness": readiness,
             "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reason)]) }),
+        ]
+        if let history { members["history"] = Self.json(history) }
+        if let keyUsage { members["keyUsage"] = Self.json(keyUsage) }
+        return JSONValue.object(members).serialized(pretty: true) + "\n"
+    }
+
+    static func json(_ history: HistoryAudit) -> JSONValue {
+        .object([
+            "revisionsAudited": .int(history.revisionsAudited),
+            "plaintextCopies": .int(history.plaintextCopies),
+            "oldKeyCopies": .int(history.oldKeyCopies),
+            "keys": .array(history.keys.map { key in
+                .object(["key": .string(key.key), "resource": .string(key.resource), "now": .string(key.now),
+                         "revisions": .array(key.revisions.map {
+                             .object(["revision": .int(Int($0.revision)), "sub": .int(Int($0.sub)),
+                                      "storedAs": .string($0.storedAs), "verdict": .string($0.verdict.rawValue)])
+                         })])
+            }),
         ])
-        return document.serialized(pretty: true) + "\n"
+    }
+
+    static func json(_ usage: KeyUsage) -> JSONValue {
+        .object([
+            "coversHistory": .bool(usage.coversHistory),
+            "aesgcmRotationWrites": .int(KeyUsage.aesgcmRotationWrites),
+            "aesgcm": .array(usage.aesgcmWrites.sorted { $0.key < $1.key }.map {
+                .object(["key": .string($0.key), "writes": .int($0.value), "rotate": .bool($0.value >= KeyUsage.aesgcmRotationWrites)])
+            }),
+            "kmsV2": .array(usage.kmsV2.sorted { $0.key < $1.key }.map {
+                .object(["provider": .string($0.key.providerName), "keyID": .string($0.key.keyID), "values": .int($0.value.values),
+                         "distinctDEKs": .int($0.value.distinctDEKs), "distinctDEKsCapped": .bool($0.value.capped)])
+            }),
+        ])
     }
 
     // MARK: Text
@@ -110,11 +165,29 @@ public struct AuditReport: Sendable {
     /// How many findings the text report lists before it says "and N more".
     static let textListLimit = 50
 
+    static func text(_ history: HistoryAudit) -> String {
+        var out = "\nHistory: \(Human.count(history.revisionsAudited)) revisions audited\n"
+        guard !history.keys.isEmpty else {
+            return out + "  no earlier revision is weaker than the configuration writes today\n"
+        }
+        out += "  \(Human.count(history.plaintextCopies)) plaintext and \(Human.count(history.oldKeyCopies)) old-key copies"
+        out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
+        out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
+        for key in history.keys.prefix(textListLimit) {
+            let revisions = key.revisions.map { "\($0.revision) \($0.storedAs)" }.joined(separator: ", ")
+            out += "  \(key.key) (now \(key.now)): \(revisions)\n"
+        }
+        if history.keys.count > textListLimit {
+            out += "  ... and \(Human.count(history.keys.count - textListLimit)) more keys (--output json lists them all)\n"
+        }
+        return out
+    }
+
     public func text() -> String {
         let s = result.summary
         let r = result.readiness
         var out = ""
-        out += "atrest audit: \(Human.count(s.audited)) entries under \(etcdPrefix) against \(configurationPath)\n"
+        out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix) against \(configurationPath)\n"
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
         }
@@ -122,16 +195,16 @@ public struct AuditReport: Sendable {
         if r.identityRemoval == 0 {
             out += "  identity can be removed now: no entry is read through identity\n"
         } else {
-            out += "  identity can NOT be removed yet: \(Human.count(r.identityRemoval)) entries would become unreadable ("
+            out += "  identity can NOT be removed yet: \(Human.count(r.identityRemoval, "entry", "entries")) would become unreadable ("
             out += r.identityRemovalByResource.sorted { $0.key < $1.key }.map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
             out += "); rewrite them first\n"
         }
         for key in r.keys {
             if key.canRemove {
                 out += "  \(key.provider) key \"\(key.keyName)\" can be removed now: no readable entry uses it"
-                out += key.unreadable > 0 ? " (\(Human.count(key.unreadable)) undecryptable entries carry its name)\n" : "\n"
+                out += key.unreadable > 0 ? " (\(Human.count(key.unreadable, "undecryptable entry carries", "undecryptable entries carry")) its name)\n" : "\n"
             } else {
-                out += "  \(key.provider) key \"\(key.keyName)\" can NOT be removed yet: \(Human.count(key.entries)) entries still use it\n"
+                out += "  \(key.provider) key \"\(key.keyName)\" can NOT be removed yet: \(Human.count(key.entries, "entry still uses", "entries still use")) it\n"
             }
         }
         out += "\nVerdicts\n"
@@ -165,6 +238,8 @@ public struct AuditReport: Sendable {
                 out += "  ... and \(Human.count(s.undecryptable.count - Self.textListLimit)) more (--output jsonl lists every entry)\n"
             }
         }
+        if let history { out += Self.text(history) }
+        if let keyUsage { out += KeyUsageText.render(keyUsage) }
         return out
     }
 }

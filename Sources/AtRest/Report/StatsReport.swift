@@ -10,13 +10,15 @@ public struct StatsReport: Sendable, Encodable {
 
     public var provenance: IndexProvenance
     public var inventory: Inventory
+    public var keyUsage: KeyUsage
 
-    public init(provenance: IndexProvenance, inventory: Inventory) {
+    public init(provenance: IndexProvenance, inventory: Inventory, keyUsage: KeyUsage) {
         self.provenance = provenance
         self.inventory = inventory
+        self.keyUsage = keyUsage
     }
 
-    private enum CodingKeys: String, CodingKey { case apiVersion, kind, input, inventory }
+    private enum CodingKeys: String, CodingKey { case apiVersion, kind, input, inventory, keyUsage }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -24,6 +26,7 @@ public struct StatsReport: Sendable, Encodable {
         try container.encode("Stats", forKey: .kind)
         try container.encode(provenance, forKey: .input)
         try container.encode(inventory, forKey: .inventory)
+        try container.encode(keyUsage, forKey: .keyUsage)
     }
 
     /// Sorted keys, stable arrays, no timestamps: identical from run to run.
@@ -80,6 +83,7 @@ public struct StatsReport: Sendable, Encodable {
                            Human.count(entry.encrypted), Human.count(entry.plaintext), Human.bytes(entry.bytes)])
         }
         out += resources.render()
+        out += KeyUsageText.render(keyUsage)
         return out
     }
 }

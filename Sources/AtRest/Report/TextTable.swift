@@ -40,6 +40,11 @@ enum Human {
         return (n < 0 ? "-" : "") + String(out.reversed())
     }
 
+    /// `1 entry`, `2 entries`.
+    static func count(_ n: Int, _ singular: String, _ plural: String) -> String {
+        "\(count(n)) \(n == 1 ? singular : plural)"
+    }
+
     static func bytes(_ n: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(n)

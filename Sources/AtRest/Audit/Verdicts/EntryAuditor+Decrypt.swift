@@ -1,0 +1,73 @@
+import AtRestDump
+import AtRestEncryption
+
+/// What the apiserver's read path yields for one value: the plaintext and who read it.
+///
+/// Used by `atrest inspect --decrypt`. The plaintext is held as `SecretBytes`, so
+/// printing the outcome by accident shows `<N-byte secret, redacted>` and the
+/// bytes are wiped when the last copy goes; a caller must ask for the bytes
+/// explicitly (`withUnsafeBytes`).
+public enum ReadOutcome: Sendable {
+    /// Stored unencrypted and readable as such: through `identity` in the rule, or
+    /// a key the apiserver writes without a transformer (`exempt`).
+    case plaintext(SecretBytes, readBy: EntryAudit.ReadPosition?)
+    /// Decrypted by a configured static key.
+    case decrypted(SecretBytes, readBy: EntryAudit.ReadPosition)
+    /// A KMS provider of the rule claims it; no KMS can be reached offline.
+    case kms(readBy: EntryAudit.ReadPosition)
+    /// No provider of the rule reads it; why, provider by provider.
+    case unreadable([String])
+}
+
+extension EntryAuditor {
+    /// Reads `value` as the apiserver would for `key`, and keeps the plaintext.
+    ///
+    /// The same read loop as the audit's verdict (k8s.io/apiserver
+    /// `pkg/storage/value/transformer.go`, `prefixTransformers.TransformFromStorage`,
+    /// with the per-resource provider list of
+    /// `pkg/server/options/encryptionconfig/config.go` `transformerFromOverrides`):
+    /// every entry whose prefix the value carries is tried in order, identity skips
+    /// `k8s:enc:` data silently, the first that reads wins. So the key that decrypts
+    /// here is the key that gives the verdict. `nil` when the key is outside the prefix.
+    public func read(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> ReadOutcome? {
+        // The verdict resolves the key to its group/resource exactly as the audit does
+        // (built-ins, custom resources, unknown built-ins, exemptions).
+        guard let audit = audit(key: key, value: value) else { return nil }
+        if audit.verdict == .exempt { return .plaintext(SecretBytes(Array(value)), readBy: nil) }
+        let chain = ProviderChain(providers: configuration.providers(forGroup: audit.group, resource: audit.resource))
+        return chain.readKeepingPlaintext(value, etcdKey: key)
+    }
+}
+
+extension ProviderChain {
+    /// `read(_:etcdKey:)`, returning the plaintext instead of discarding it.
+    fileprivate func readKeepingPlaintext(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) -> ReadOutcome {
+        let encrypted = value.starts(with: StorageClassifier.encryptedPrefix)
+        var reasons: [String] = []
+        for entry in entries where value.starts(with: entry.prefix) {
+            let position = EntryAudit.ReadPosition(provider: entry.provider, key: entry.key, providerType: entry.providerType, keyName: entry.keyName)
+            let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
+            let label = entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
+            switch entry.reader {
+            case .identity:
+                if encrypted { continue }
+                return .plaintext(SecretBytes(Array(value)), readBy: position)
+            case .keyed(let decryptor):
+                do {
+                    return .decrypted(SecretBytes(try decryptor.decrypt(payload, etcdKey: etcdKey)), readBy: position)
+                } catch {
+                    reasons.append("\(label): \(error)")
+                }
+            case .kms:
+                return .kms(readBy: position)
+            case .unusable(let failure):
+                reasons.append("\(label): key unusable: \(failure)")
+            }
+        }
+        if reasons.isEmpty {
+            reasons.append(encrypted ? "no provider of the rule matches its prefix (unknown provider, key name or KMS name)"
+                                     : "plaintext, and the rule has no identity provider")
+        }
+        return .unreadable(reasons)
+    }
+}

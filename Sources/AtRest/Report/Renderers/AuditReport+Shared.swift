@@ -1,0 +1,175 @@
+import AtRestAudit
+import AtRestDump
+
+// What every rendering of an audit shares, so that they cannot drift apart: the
+// readiness answers in one wording, the resource name of an entry, the verdicts
+// shown as columns, and the escapers for each output language.
+
+extension AuditReport {
+    /// One readiness answer, worded once for every human format.
+    struct ReadinessAnswer: Sendable, Hashable {
+        /// A stable identifier (`identity`, `key:aesgcm:key2`), for HTML ids and tests.
+        var id: String
+        /// Whether the change can be made now.
+        var safe: Bool
+        /// The question answered, short (`identity`, `aesgcm key "key2"`).
+        var subject: String
+        /// The answer as a sentence, without markup.
+        var sentence: String
+        /// Entries that would become unreadable (identity) or still use the key.
+        var entries: Int
+    }
+
+    /// The readiness answers in the text report's order and wording: identity first, then each non-writing key.
+    var readinessAnswers: [ReadinessAnswer] {
+        let r = result.readiness
+        var answers: [ReadinessAnswer] = []
+        if r.identityRemoval == 0 {
+            answers.append(ReadinessAnswer(id: "identity", safe: true, subject: "identity",
+                                           sentence: "identity can be removed now: no entry is read through identity", entries: 0))
+        } else {
+            let byResource = r.identityRemovalByResource.sorted { $0.key < $1.key }
+                .map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
+            answers.append(ReadinessAnswer(
+                id: "identity", safe: false, subject: "identity",
+                sentence: "identity can NOT be removed yet: \(Human.count(r.identityRemoval)) entries would become unreadable (\(byResource)); rewrite them first",
+                entries: r.identityRemoval))
+        }
+        for key in r.keys {
+            let subject = "\(key.provider) key \"\(key.keyName)\""
+            let sentence: String
+            if key.canRemove {
+                sentence = "\(subject) can be removed now: no readable entry uses it"
+                    + (key.unreadable > 0 ? " (\(Human.count(key.unreadable)) undecryptable entries carry its name)" : "")
+            } else {
+                sentence = "\(subject) can NOT be removed yet: \(Human.count(key.entries)) entries still use it"
+            }
+            answers.append(ReadinessAnswer(id: "key:\(key.provider):\(key.keyName)", safe: key.canRemove, subject: subject,
+                                           sentence: sentence, entries: key.entries))
+        }
+        return answers
+    }
+
+    /// The verdicts that occur at all, in `Verdict` order: the columns of every per-resource table.
+    var shownVerdicts: [Verdict] {
+        let s = result.summary
+        return Verdict.allCases.filter { (s.byVerdict[$0] ?? 0) > 0 }
+    }
+
+    /// How a stored provider/key combination is labelled for people (the text report's wording).
+    static func storageLabel(_ key: AuditSummary.StorageKey) -> String {
+        var label = key.storage == "plaintext" ? "plaintext (identity)" : key.provider
+        if let version = key.kmsVersion { label += " \(version)" }
+        if let name = key.keyName { label += " \(name)" }
+        if let keyID = key.kmsKeyID { label += " key id \(keyID)" }
+        return label
+    }
+
+    /// The resource of an entry as the summary names it (`secrets`, `deployments.apps`).
+    static func resourceName(_ entry: EntryAudit) -> String {
+        entry.group.isEmpty ? entry.resource : "\(entry.resource).\(entry.group)"
+    }
+
+    /// The verdicts reported one by one as findings (SARIF rules), most severe first.
+    static let findingVerdicts: [Verdict] = [.undecryptable, .unencrypted, .stale]
+
+    /// Kept findings of the finding verdicts, most severe verdict first, then by key.
+    var keptFindings: [EntryAudit] {
+        Self.findingVerdicts.flatMap { result.summary.findings[$0] ?? [] }
+    }
+
+    /// Verdict counts of one resource with every verdict present (zero when none).
+    func counts(resource: String) -> [Verdict: Int] {
+        result.summary.byResource[resource] ?? [:]
+    }
+
+    /// The names of the input files, joined for a heading.
+    var inputNames: String {
+        provenance.inputs.map(\.name).joined(separator: ", ")
+    }
+}
+
+/// Escapers for the markup languages the reports are written in. Keys, names and
+/// reasons come from etcd bytes and configuration files: attacker-controlled, so
+/// every one of them passes through here before it reaches a document.
+enum Markup {
+    /// Text for HTML or XML element content and double- or single-quoted attribute values.
+    /// Characters XML 1.0 forbids even as references (C0 controls other than tab,
+    /// newline and carriage return; U+FFFE, U+FFFF) become U+FFFD, so a JUnit
+    /// parser never rejects the document. In attributes, tab, newline and carriage
+    /// return become references, since attribute-value normalisation would turn
+    /// them into spaces; in element content only carriage return does.
+    static func xml(_ text: String, content: Bool = false) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\t": out += content ? "\t" : "&#9;"
+            case "\n": out += content ? "\n" : "&#10;"
+            case "\r": out += "&#13;"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF || (0x7F...0x9F).contains(scalar.value) {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// HTML escaping is XML escaping: the same five characters, and control characters
+    /// (never meaningful in a key) made visible as U+FFFD.
+    static func html(_ text: String) -> String { xml(text, content: true) }
+
+    /// Text for a GitHub-flavoured Markdown table cell, rendered literally: every ASCII
+    /// punctuation character with a meaning in a cell is backslash-escaped (CommonMark
+    /// renders `\X` as `X` for any ASCII punctuation), `|` included so the cell cannot
+    /// split, and line breaks become spaces so the row cannot end.
+    static func markdown(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&", "#", "!", "$":
+                out += "\\"
+                out.unicodeScalars.append(scalar)
+            case "\n", "\r", "\t": out += " "
+            default:
+                out.unicodeScalars.append(scalar.value < 0x20 ? "\u{FFFD}" : scalar)
+            }
+        }
+        return out
+    }
+
+    /// A Markdown code span showing `text` literally (for etcd keys): fenced by one
+    /// more backtick than the longest run inside, padded when it starts or ends with
+    /// one, with `|` escaped (GFM splits cells before it parses code spans).
+    static func markdownCode(_ text: String) -> String {
+        var longest = 0, run = 0
+        for c in text { if c == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
+        let fence = String(repeating: "`", count: longest + 1)
+        var body = text.replacingOccurrences(of: "|", with: "\\|")
+        body = String(body.unicodeScalars.map { ($0 == "\n" || $0 == "\r" || $0.value < 0x20) ? " " : Character($0) })
+        let pad = body.hasPrefix("`") || body.hasSuffix("`") || body.hasPrefix(" ") ? " " : ""
+        return fence + pad + body + pad + fence
+    }
+
+    /// A Prometheus label value: `\`, `"` and newline escaped, as the text exposition format requires.
+    static func prometheusLabel(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

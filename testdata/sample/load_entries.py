@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Writes the audit fixture's entries (../audit/entries.json) into an etcd
+through its grpc-gateway, exact bytes. Before that, writes plaintext first
+versions of a few secrets, so the snapshot's history holds plaintext copies of
+objects that are encrypted now (what `atrest audit --history` reports)."""
+import base64, json, os, sys, urllib.request
+
+def put(endpoint, key, value):
+    body = json.dumps({"key": base64.b64encode(key).decode(), "value": base64.b64encode(value).decode()}).encode()
+    req = urllib.request.Request(endpoint + "/v3/kv/put", data=body, headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+def main():
+    endpoint = sys.argv[1]
+    here = os.path.dirname(os.path.abspath(__file__))
+    entries = json.load(open(os.path.join(here, "..", "audit", "entries.json")))
+    earlier = 0
+    for entry in entries:
+        key = base64.b64decode(entry["key"])
+        if key.startswith(b"/registry/secrets/") and entry["expected"]["storage"] == "encrypted" and earlier < 3:
+            put(endpoint, key, b"k8s\x00" + b"\x0a\x0c\x0a\x02v1\x12\x06Secret" + b"an earlier plaintext revision")
+            earlier += 1
+    for entry in entries:
+        put(endpoint, base64.b64decode(entry["key"]), base64.b64decode(entry["value"]))
+
+if __name__ == "__main__":
+    main()
