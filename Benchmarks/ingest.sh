@@ -13,39 +13,25 @@ cd "$(dirname "$0")/.."
 keys=${1:-100000}
 size=${2:-1024}
 work=$(mktemp -d /tmp/atrest-bench.XXXXXX)
-etcd_pid=""
-cleanup() {
-  if [ -n "$etcd_pid" ]; then kill "$etcd_pid" 2>/dev/null || true; wait "$etcd_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=../scripts/lib/etcd.sh
+source scripts/lib/etcd.sh
+trap 'rm -rf "$work"' EXIT
 cache=${ATREST_BENCH_CACHE:-}
 if [ -n "$cache" ] && [ -f "$cache/export-$keys-$size.json" ] && [ -f "$cache/snapshot-$keys-$size.db" ]; then
   cp "$cache/export-$keys-$size.json" "$work/export.json"
   cp "$cache/snapshot-$keys-$size.db" "$work/snapshot.db"
 else
-client=$(free_port); peer=$(free_port)
-etcd --data-dir "$work/etcd" --name bench \
-  --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-  --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-  --initial-cluster "bench=http://127.0.0.1:$peer" --quota-backend-bytes 8589934592 >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-export ETCDCTL_API=3
-ctl() { etcdctl --endpoints "http://127.0.0.1:$client" --command-timeout 120s "$@"; }
-for _ in $(seq 1 100); do ctl endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
-
-echo "loading $keys keys of $size bytes..."
-python3 Benchmarks/load_etcd.py "http://127.0.0.1:$client" "$keys" "$size"
-ctl get "" --prefix -w json > "$work/export.json"
-ctl snapshot save "$work/snapshot.db" >/dev/null 2>&1
-kill "$etcd_pid"; wait "$etcd_pid" 2>/dev/null || true; etcd_pid=""
-if [ -n "$cache" ]; then
-  mkdir -p "$cache"
-  cp "$work/export.json" "$cache/export-$keys-$size.json"
-  cp "$work/snapshot.db" "$cache/snapshot-$keys-$size.db"
-fi
+  start_etcd atrest-bench "$work" --quota-backend-bytes 8589934592
+  echo "loading $keys keys of $size bytes..."
+  python3 Benchmarks/load_etcd.py "$CLIENT" "$keys" "$size"
+  ctl --command-timeout 120s get "" --prefix -w json > "$work/export.json"
+  ctl snapshot save "$work/snapshot.db" >/dev/null 2>&1
+  stop_etcd
+  if [ -n "$cache" ]; then
+    mkdir -p "$cache"
+    cp "$work/export.json" "$cache/export-$keys-$size.json"
+    cp "$work/snapshot.db" "$cache/snapshot-$keys-$size.db"
+  fi
 fi
 
 swift build -c release --product atrest >/dev/null 2>&1

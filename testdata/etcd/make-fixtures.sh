@@ -10,65 +10,11 @@
 set -euo pipefail
 
 OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ETCD="${ETCD:-$(command -v etcd || echo /usr/bin/etcd)}"
-ETCDCTL="${ETCDCTL:-$(command -v etcdctl || echo /usr/bin/etcdctl)}"
-[[ -x "$ETCD" && -x "$ETCDCTL" ]] || { echo "make-fixtures: etcd/etcdctl not found" >&2; exit 1; }
-
+# shellcheck source=../../scripts/lib/etcd.sh
+source "$OUT/../../scripts/lib/etcd.sh"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/atrest-etcd-fixtures.XXXXXX")"
-ETCD_PID=""
-stop_etcd() {
-    if [[ -n "$ETCD_PID" ]]; then
-        kill -TERM "$ETCD_PID" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$ETCD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$ETCD_PID" 2>/dev/null || true
-        wait "$ETCD_PID" 2>/dev/null || true
-        ETCD_PID=""
-    fi
-}
-cleanup() { stop_etcd; rm -rf "$WORK"; }
-trap cleanup EXIT
+start_etcd atrest-fixture "$WORK"
 
-# Free loopback ports: bind three sockets to 127.0.0.1:0 at once (so they differ), read, close.
-read -r CLIENT_PORT PEER_PORT METRICS_PORT < <(python3 - <<'PY'
-import socket
-socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks:
-    s.close()
-PY
-)
-CLIENT="http://127.0.0.1:$CLIENT_PORT"
-
-# cluster_id and member_id are hashes of the name, the cluster token and the
-# *advertised* peer URLs; advertising fixed URLs (never dialled by a one-member
-# cluster; same for the client URL, which is only recorded in the members bucket)
-# keeps them identical on every run.  Listening is on the free ports only.
-"$ETCD" --name atrest-fixture \
-    --data-dir "$WORK/data" \
-    --listen-client-urls "$CLIENT" --advertise-client-urls http://127.0.0.1:2379 \
-    --listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
-    --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster atrest-fixture=http://127.0.0.1:2380 \
-    --initial-cluster-token atrest-fixture --initial-cluster-state new \
-    --listen-metrics-urls "http://127.0.0.1:$METRICS_PORT" \
-    >"$WORK/etcd.log" 2>&1 &
-ETCD_PID=$!
-
-healthy=""
-for _ in $(seq 150); do   # 15 s
-    if curl -sf --max-time 1 "$CLIENT/health" >/dev/null 2>&1; then healthy=1; break; fi
-    kill -0 "$ETCD_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z "$healthy" ]]; then
-    echo "make-fixtures: etcd did not become healthy within 15 s; log:" >&2
-    tail -n 30 "$WORK/etcd.log" >&2
-    exit 1
-fi
-
-ctl() { ETCDCTL_API=3 "$ETCDCTL" --endpoints="$CLIENT" "$@"; }
 # put KEY VALUEFILE [etcdctl flags]: the value is read from stdin, byte for byte
 # (etcdctl reads all of stdin: NUL bytes and trailing newlines are kept; verified below).
 # An empty stdin is an error for etcdctl put, so an empty value is passed as "".
