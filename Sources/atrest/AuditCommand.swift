@@ -65,9 +65,10 @@ struct AuditCommand: ParsableCommand {
             historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
             keyUsage = try KeyUsage(index: index)
         }
-        let report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
+        var report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
                                  history: historyAudit, keyUsage: keyUsage)
+        report.failOn = Set(failOn)
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {

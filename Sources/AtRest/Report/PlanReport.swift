@@ -199,6 +199,10 @@ public struct PlanReport: Sendable {
             out += table.render()
             for t in a.transitions where limit > 0 {
                 out += "\n  \(t.transition): \(t.transition.meaning)\n"
+                if t.transition.effect == .breaks {
+                    out += "    (listed above)\n"
+                    continue
+                }
                 for entry in t.examples.prefix(limit) { out += "    \(entry.key): \(entry.reason)\n" }
                 if t.entries > min(limit, t.examples.count) {
                     out += "    ... and \(Human.count(t.entries - min(limit, t.examples.count))) more\n"

@@ -269,7 +269,8 @@ public struct HostComparison: Sendable {
                     continue
                 }
                 add(.note, name, otherName,
-                    "\(name) also lists \(element.label) for reading, \(otherName) does not: entries stored with it are readable only by \(name)")
+                    "\(name) also lists \(element.label) for reading, \(otherName) does not: "
+                    + (element.type == "identity" ? "plaintext entries" : "entries stored with it") + " are readable only by \(name)")
             }
         }
         if findings.isEmpty {

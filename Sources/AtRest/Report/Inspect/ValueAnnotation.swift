@@ -256,7 +256,7 @@ private struct Builder {
         for field in fields {
             switch (field.number, field.payload) {
             case (1, let payload?):
-                add(field.range, "encryptedData (field 1, \(payload.count) bytes)", "the object, encrypted under the DEK or a key derived from the seed")
+                add(field.range, "encryptedData (field 1, \(payload.count)-byte payload)", "the object, encrypted under the DEK or a key derived from the seed")
                 if sourceType == 1 {
                     guard payload.count >= 60 else { problems.append("encryptedData is shorter than info(32) + nonce(12) + tag(16)"); continue }
                     add(payload.lowerBound..<(payload.lowerBound + 32), "info", "HKDF-SHA256 info, random per write (aes_extended_nonce.go)", depth: 1)
@@ -272,7 +272,7 @@ private struct Builder {
             case (2, let payload?):
                 add(field.range, "keyID \"\(EscapedBytes.string(value[payload]))\" (field 2)", "the KMS key that wrapped the DEK source, as the plugin's Status reported it")
             case (3, let payload?):
-                add(field.range, "encryptedDEKSource (field 3, \(payload.count) bytes)", "the DEK or seed, wrapped by the KMS plugin")
+                add(field.range, "encryptedDEKSource (field 3, \(payload.count)-byte payload)", "the DEK or seed, wrapped by the KMS plugin")
             case (4, let payload?):
                 let entry = (try? ProtobufField.fields(of: value, in: payload)) ?? []
                 let nameField = entry.first { $0.number == 1 }?.payload
@@ -317,10 +317,10 @@ private struct Builder {
                     }
                 }
             case (2, let payload?):
-                add(field.range, "raw (field 2, \(payload.count) bytes)", "the versioned object, protobuf", depth: 0)
+                add(field.range, "raw (field 2, \(payload.count)-byte payload)", "the versioned object, protobuf", depth: 0)
                 for inner in (try? ProtobufField.fields(of: value, in: payload)) ?? [] {
                     if inner.number == 1 {
-                        add(inner.range, "metadata (ObjectMeta, \(inner.payload?.count ?? 0) bytes)", "object field 1", depth: 1)
+                        add(inner.range, "metadata (ObjectMeta, field 1)", "object field 1", depth: 1)
                     } else {
                         add(inner.range, "object field \(inner.number)", "type-specific field (Secret: 2 data, 3 type)", depth: 1)
                     }

@@ -245,7 +245,7 @@ extension AuditReport {
         main{max-width:1180px;margin:0 auto;padding:24px 32px 48px}
         header h1{font-size:24px;margin:0 0 4px}
         .sub{color:var(--muted);margin:0 0 16px}
-        code{font:12px/1.4 ui-monospace,SFMono-Regular,"DejaVu Sans Mono",Menlo,Consolas,monospace;word-break:break-all}
+        code{font:12px/1.4 ui-monospace,SFMono-Regular,"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
         h2{font-size:18px;margin:28px 0 10px;padding-bottom:6px;border-bottom:1px solid var(--line)}
         .warning{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:10px 14px}
         .answers{list-style:none;margin:0;padding:0;display:grid;gap:8px}
@@ -285,14 +285,15 @@ extension AuditReport {
         th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
         thead th{background:var(--panel);font-weight:600;white-space:nowrap;position:sticky;top:0}
         table.sortable thead th{cursor:pointer;user-select:none}
-        table.sortable thead th::after{content:"";display:inline-block;width:1em;color:var(--muted)}
-        table.sortable thead th[aria-sort=ascending]::after{content:" \\25B2"}
-        table.sortable thead th[aria-sort=descending]::after{content:" \\25BC"}
+        table.sortable thead th::after{content:"";display:inline-block;width:1em;margin-left:4px;color:var(--muted)}
+        table.sortable thead th[aria-sort=ascending]::after{content:"\\25B2"}
+        table.sortable thead th[aria-sort=descending]::after{content:"\\25BC"}
         .num{text-align:right}
         td.zero{color:#afb8c1}
         td.total{font-weight:600}
         tbody tr:hover{background:var(--panel)}
-        .findings td.key{max-width:360px}
+        .findings td.key{width:38%;min-width:280px}
+        .findings td:first-child{white-space:nowrap}
         .findings td.reason{color:var(--muted)}
         .pill{display:inline-block;font-size:12px;font-weight:600;color:#fff;border-radius:10px;padding:0 8px}
         .pill.v-undecryptable{background:var(--undecryptable)}.pill.v-unencrypted{background:var(--unencrypted)}

@@ -80,7 +80,7 @@ extension AuditReport {
                 out += "\(Human.count(unencryptedCount)) entries; `--output jsonl` lists them.\n"
             } else {
                 for key in kept.prefix(Self.markdownExampleLimit) {
-                    out += "- \(Markup.markdownCode(key))\n"
+                    out += "- \(Markup.markdownCode(key, inTable: false))\n"
                 }
                 if unencryptedCount > min(kept.count, Self.markdownExampleLimit) {
                     out += "\n… and \(Human.count(unencryptedCount - min(kept.count, Self.markdownExampleLimit))) more (`--output jsonl` lists every entry).\n"

@@ -135,7 +135,7 @@ enum Markup {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&", "#", "!", "$":
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&":
                 out += "\\"
                 out.unicodeScalars.append(scalar)
             case "\n", "\r", "\t": out += " "
@@ -148,12 +148,13 @@ enum Markup {
 
     /// A Markdown code span showing `text` literally (for etcd keys): fenced by one
     /// more backtick than the longest run inside, padded when it starts or ends with
-    /// one, with `|` escaped (GFM splits cells before it parses code spans).
-    static func markdownCode(_ text: String) -> String {
+    /// one. In a table cell `|` is escaped too: GFM splits cells before it parses
+    /// code spans, and unescapes `\|` inside them; elsewhere `\|` would show as is.
+    static func markdownCode(_ text: String, inTable: Bool = true) -> String {
         var longest = 0, run = 0
         for c in text { if c == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
         let fence = String(repeating: "`", count: longest + 1)
-        var body = text.replacingOccurrences(of: "|", with: "\\|")
+        var body = inTable ? text.replacingOccurrences(of: "|", with: "\\|") : text
         body = String(body.unicodeScalars.map { ($0 == "\n" || $0 == "\r" || $0.value < 0x20) ? " " : Character($0) })
         let pad = body.hasPrefix("`") || body.hasSuffix("`") || body.hasPrefix(" ") ? " " : ""
         return fence + pad + body + pad + fence
