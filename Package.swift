@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
         .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
-        .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestDump"], path: "Sources/AtRest/Report"),
+        .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump"], path: "Sources/AtRest/Report"),
         .executableTarget(
             name: "atrest",
             dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", .product(name: "ArgumentParser", package: "swift-argument-parser")],

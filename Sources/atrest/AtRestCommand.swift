@@ -14,7 +14,7 @@ struct AtRestCommand: ParsableCommand {
             member/snap/db copy. `-` reads standard input.
             """,
         version: "0.1.0",
-        subcommands: [IndexCommand.self, StatsCommand.self, AuditCommand.self, ConfigCommand.self]
+        subcommands: [IndexCommand.self, StatsCommand.self, AuditCommand.self, PlanCommand.self, InspectCommand.self, ConfigCommand.self]
     )
 
     /// Exit statuses: 0 success, 2 usage, configuration or input error.

@@ -54,7 +54,8 @@ struct AuditCommand: ParsableCommand {
             throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
         }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-        let auditor = Auditor(configuration: configuration, resolver: resolver)
+        // Keep every entry of the failing verdicts, so that every rendering can name them.
+        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
         let stdout = StandardOutput()
         let result = try auditor.run(index) { entry in
             if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }

@@ -74,7 +74,7 @@ struct InspectCommand: ParsableCommand {
     private func namedKeys() throws -> [[UInt8]] {
         let textual = indexDirectory == nil ? Array(positionals.dropFirst()) : positionals
         return try textual.map { Array($0.utf8) } + keyHex.map { hex in
-            guard let bytes = Self.decodeHex(hex) else { throw ValidationError("--key-hex \(hex): not an even number of hex digits") }
+            guard let bytes = Self.decodeHex(hex) else { throw ValidationError("--key-hex \(hex): not hex bytes (an even number of digits 0-9, a-f)") }
             return bytes
         }
     }

@@ -185,28 +185,13 @@ public struct AuditReport: Sendable {
 
     public func text() -> String {
         let s = result.summary
-        let r = result.readiness
         var out = ""
         out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix) against \(configurationPath)\n"
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
         }
         out += "\nReadiness\n"
-        if r.identityRemoval == 0 {
-            out += "  identity can be removed now: no entry is read through identity\n"
-        } else {
-            out += "  identity can NOT be removed yet: \(Human.count(r.identityRemoval, "entry", "entries")) would become unreadable ("
-            out += r.identityRemovalByResource.sorted { $0.key < $1.key }.map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
-            out += "); rewrite them first\n"
-        }
-        for key in r.keys {
-            if key.canRemove {
-                out += "  \(key.provider) key \"\(key.keyName)\" can be removed now: no readable entry uses it"
-                out += key.unreadable > 0 ? " (\(Human.count(key.unreadable, "undecryptable entry carries", "undecryptable entries carry")) its name)\n" : "\n"
-            } else {
-                out += "  \(key.provider) key \"\(key.keyName)\" can NOT be removed yet: \(Human.count(key.entries, "entry still uses", "entries still use")) it\n"
-            }
-        }
+        for answer in readinessAnswers { out += "  \(answer.sentence)\n" }
         out += "\nVerdicts\n"
         var verdictTable = TextTable([("VERDICT", .left), ("ENTRIES", .right)])
         for verdict in Verdict.allCases where (s.byVerdict[verdict] ?? 0) > 0 {

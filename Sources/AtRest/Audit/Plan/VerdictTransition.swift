@@ -36,8 +36,9 @@ public struct VerdictTransition: Sendable, Hashable, Comparable, CustomStringCon
     /// stays so and is the audit's finding, not the plan's.
     public var effect: Effect {
         if to == .undecryptable && from != .undecryptable { return .breaks }
-        if to == .stale || to == .unencrypted { return .needsRewrite }
+        // Repaired entries may still need a rewrite; the rewrite plan counts them either way.
         if from == .undecryptable { return .repairs }
+        if to == .stale || to == .unencrypted { return .needsRewrite }
         return .settles
     }
 

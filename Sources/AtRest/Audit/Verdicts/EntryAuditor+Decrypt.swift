@@ -29,7 +29,7 @@ extension EntryAuditor {
     /// every entry whose prefix the value carries is tried in order, identity skips
     /// `k8s:enc:` data silently, the first that reads wins. So the key that decrypts
     /// here is the key that gives the verdict. `nil` when the key is outside the prefix.
-    public func read(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> ReadOutcome? {
+    public func readPlaintext(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> ReadOutcome? {
         // The verdict resolves the key to its group/resource exactly as the audit does
         // (built-ins, custom resources, unknown built-ins, exemptions).
         guard let audit = audit(key: key, value: value) else { return nil }

@@ -196,7 +196,7 @@ public struct InspectReport {
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
         let (audit, outcome) = entry.key.withUnsafeBytes { key in
             entry.value.withUnsafeBytes { value in
-                (auditor.audit(key: key, value: value), decrypt ? auditor.read(key: key, value: value) : nil)
+                (auditor.audit(key: key, value: value), decrypt ? auditor.readPlaintext(key: key, value: value) : nil)
             }
         }
         guard let audit else {

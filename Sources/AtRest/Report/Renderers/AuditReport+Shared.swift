@@ -32,7 +32,7 @@ extension AuditReport {
                 .map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
             answers.append(ReadinessAnswer(
                 id: "identity", safe: false, subject: "identity",
-                sentence: "identity can NOT be removed yet: \(Human.count(r.identityRemoval)) entries would become unreadable (\(byResource)); rewrite them first",
+                sentence: "identity can NOT be removed yet: \(Human.count(r.identityRemoval, "entry", "entries")) would become unreadable (\(byResource)); rewrite them first",
                 entries: r.identityRemoval))
         }
         for key in r.keys {
@@ -40,9 +40,9 @@ extension AuditReport {
             let sentence: String
             if key.canRemove {
                 sentence = "\(subject) can be removed now: no readable entry uses it"
-                    + (key.unreadable > 0 ? " (\(Human.count(key.unreadable)) undecryptable entries carry its name)" : "")
+                    + (key.unreadable > 0 ? " (\(Human.count(key.unreadable, "undecryptable entry carries", "undecryptable entries carry")) its name)" : "")
             } else {
-                sentence = "\(subject) can NOT be removed yet: \(Human.count(key.entries)) entries still use it"
+                sentence = "\(subject) can NOT be removed yet: \(Human.count(key.entries, "entry still uses", "entries still use")) it"
             }
             answers.append(ReadinessAnswer(id: "key:\(key.provider):\(key.keyName)", safe: key.canRemove, subject: subject,
                                            sentence: sentence, entries: key.entries))
