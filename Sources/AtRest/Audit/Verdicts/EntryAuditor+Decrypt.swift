@@ -34,40 +34,16 @@ extension EntryAuditor {
         // (built-ins, custom resources, unknown built-ins, exemptions).
         guard let audit = audit(key: key, value: value) else { return nil }
         if audit.verdict == .exempt { return .plaintext(SecretBytes(Array(value)), readBy: nil) }
-        let chain = ProviderChain(providers: configuration.providers(forGroup: audit.group, resource: audit.resource))
-        return chain.readKeepingPlaintext(value, etcdKey: key)
-    }
-}
-
-extension ProviderChain {
-    /// `read(_:etcdKey:)`, returning the plaintext instead of discarding it.
-    fileprivate func readKeepingPlaintext(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) -> ReadOutcome {
-        let encrypted = value.starts(with: StorageClassifier.encryptedPrefix)
-        var reasons: [String] = []
-        for entry in entries where value.starts(with: entry.prefix) {
-            let position = EntryAudit.ReadPosition(provider: entry.provider, key: entry.key, providerType: entry.providerType, keyName: entry.keyName)
-            let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
-            let label = entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
-            switch entry.reader {
-            case .identity:
-                if encrypted { continue }
-                return .plaintext(SecretBytes(Array(value)), readBy: position)
-            case .keyed(let decryptor):
-                do {
-                    return .decrypted(SecretBytes(try decryptor.decrypt(payload, etcdKey: etcdKey)), readBy: position)
-                } catch {
-                    reasons.append("\(label): \(error)")
-                }
-            case .kms:
-                return .kms(readBy: position)
-            case .unusable(let failure):
-                reasons.append("\(label): key unusable: \(failure)")
-            }
+        let chain = chain(for: GroupResource(group: audit.group, resource: audit.resource))
+        switch chain.read(value, etcdKey: key, keepingPlaintext: true) {
+        case .read(let index, let decrypted):
+            let entry = chain.entries[index]
+            if let decrypted { return .decrypted(SecretBytes(decrypted), readBy: entry.position) }
+            return .plaintext(SecretBytes(Array(value)), readBy: entry.position)
+        case .kms(let index):
+            return .kms(readBy: chain.entries[index].position)
+        case .failed(let reasons):
+            return .unreadable(reasons)
         }
-        if reasons.isEmpty {
-            reasons.append(encrypted ? "no provider of the rule matches its prefix (unknown provider, key name or KMS name)"
-                                     : "plaintext, and the rule has no identity provider")
-        }
-        return .unreadable(reasons)
     }
 }

@@ -45,9 +45,9 @@ public final class EntryAuditor {
         }
         let chain = chain(for: groupResource)
         switch chain.read(value, etcdKey: key) {
-        case .read(let index):
+        case .read(let index, _):
             let entry = chain.entries[index]
-            audit.readBy = .init(provider: entry.provider, key: entry.key, providerType: entry.providerType, keyName: entry.keyName)
+            audit.readBy = entry.position
             if entry.providerType != "identity" { audit.keyName = entry.keyName }
             let first = entry.provider == 0 && entry.key == 0
             if first {
@@ -64,7 +64,7 @@ public final class EntryAuditor {
             }
         case .kms(let index):
             let entry = chain.entries[index]
-            audit.readBy = .init(provider: entry.provider, key: entry.key, providerType: entry.providerType, keyName: entry.keyName)
+            audit.readBy = entry.position
             audit.verdict = .unverifiable
             audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); a KMS cannot be reached offline"
         case .failed(let reasons):
@@ -85,7 +85,7 @@ public final class EntryAuditor {
         entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
     }
 
-    private func chain(for groupResource: GroupResource) -> ProviderChain {
+    func chain(for groupResource: GroupResource) -> ProviderChain {
         if let chain = chains[groupResource] { return chain }
         let chain = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource))
         chains[groupResource] = chain

@@ -24,6 +24,11 @@ final class ProviderChain {
         var keyName: String?
         var prefix: [UInt8]
         var reader: Reader
+
+        /// Where this entry sits, as reported with a verdict.
+        var position: EntryAudit.ReadPosition {
+            EntryAudit.ReadPosition(provider: provider, key: key, providerType: providerType, keyName: keyName)
+        }
     }
 
     let entries: [Entry]
@@ -61,8 +66,9 @@ final class ProviderChain {
 
     /// The outcome of the apiserver's read loop for one value.
     enum Outcome {
-        /// Read (decrypted, or plaintext through identity) by `entries[index]`.
-        case read(index: Int)
+        /// Read (decrypted, or plaintext through identity) by `entries[index]`;
+        /// the decrypted bytes when they were asked for and a key decrypted them.
+        case read(index: Int, decrypted: [UInt8]?)
         /// A KMS provider of the list matches the prefix; it cannot be run offline.
         case kms(index: Int)
         /// Nothing read it; the reasons of every provider that tried, in order.
@@ -71,7 +77,8 @@ final class ProviderChain {
 
     /// Runs the read loop: every entry whose prefix matches is tried in order;
     /// identity fails silently on `k8s:enc:` data; the first success wins.
-    func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) -> Outcome {
+    /// The decrypted bytes are discarded unless `keepingPlaintext` (inspect asks for them).
+    func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool = false) -> Outcome {
         let encrypted = value.starts(with: StorageClassifier.encryptedPrefix)
         var reasons: [String] = []
         for (index, entry) in entries.enumerated() where value.starts(with: entry.prefix) {
@@ -81,11 +88,10 @@ final class ProviderChain {
                 switch entry.reader {
                 case .identity:
                     if encrypted { continue }
-                    return .read(index: index)
+                    return .read(index: index, decrypted: nil)
                 case .keyed(let decryptor):
-                    // The plaintext is not needed, only whether the key reads the value.
-                    _ = try decryptor.decrypt(payload, etcdKey: etcdKey)
-                    return .read(index: index)
+                    let plaintext = try decryptor.decrypt(payload, etcdKey: etcdKey)
+                    return .read(index: index, decrypted: keepingPlaintext ? plaintext : nil)
                 case .kms:
                     return .kms(index: index)
                 case .unusable(let failure):
