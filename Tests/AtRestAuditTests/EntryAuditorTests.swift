@@ -25,18 +25,7 @@ import Testing
         let v = try #require(Self.vectors[name] as? [String: Any])
         let secret = try #require(Data(base64Encoded: v["config_secret_b64"] as? String ?? ""))
         return Vector(key: Self.etcdKey, secret: Array(secret), keyName: try #require(v["key_name"] as? String),
-                      value: hex(try #require(v["etcd_value_hex"] as? String)))
-    }
-
-    func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        return bytes
+                      value: try hexBytes(try #require(v["etcd_value_hex"] as? String)))
     }
 
     func key(_ name: String, _ secret: [UInt8]) -> NamedKey { NamedKey(name: name, secret: SecretBytes(secret)) }

@@ -17,14 +17,7 @@ import Testing
         let etcdKey = try #require(vectors["etcd_key"] as? String)
         let secret = try #require(Data(base64Encoded: vector["config_secret_b64"] as? String ?? ""))
         let value = try #require(vector["etcd_value_hex"] as? String)
-        return ((Array(etcdKey.utf8), hex(value)), NamedKey(name: try #require(vector["key_name"] as? String), secret: SecretBytes(Array(secret))))
-    }
-
-    static func hex(_ text: String) -> [UInt8] {
-        stride(from: 0, to: text.count, by: 2).map { offset in
-            let start = text.index(text.startIndex, offsetBy: offset)
-            return UInt8(text[start..<text.index(start, offsetBy: 2)], radix: 16) ?? 0
-        }
+        return ((Array(etcdKey.utf8), try hexBytes(value)), NamedKey(name: try #require(vector["key_name"] as? String), secret: SecretBytes(Array(secret))))
     }
 
     /// A protobuf-encoded object: what the apiserver stores through identity.

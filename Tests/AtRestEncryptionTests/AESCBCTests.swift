@@ -1,53 +1,54 @@
 import AtRestEncryption
+import AtRestTestSupport
 import Testing
 
 @Suite struct AESCBCTests {
     let vectors: CryptoVectors
     init() throws { vectors = try CryptoVectors.load() }
 
-    private var plaintext: [UInt8] { get throws { try hex(vectors.plaintextHex) } }
+    private var plaintext: [UInt8] { get throws { try hexBytes(vectors.plaintextHex) } }
 
     private func decryptor(_ keyHex: String) throws -> AESCBCDecryptor {
-        try AESCBCDecryptor(key: SecretBytes(hex(keyHex)))
+        try AESCBCDecryptor(key: SecretBytes(hexBytes(keyHex)))
     }
 
     @Test func decryptsSyntheticAES128EtcdValue() throws {
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.aescbcKey1Aes128
-        let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:aescbc:v1:\(entry.keyName):")
+        let body = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:aescbc:v1:\(entry.keyName):")
         let decryptor = try AESCBCDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
-        #expect(try decryptor.decrypt(body) == hex(synthetic.plaintextHex))
+        #expect(try decryptor.decrypt(body) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test func decryptsSyntheticAES256EtcdValue() throws {
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.aescbcKey2Aes256
-        let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:aescbc:v1:\(entry.keyName):")
+        let body = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:aescbc:v1:\(entry.keyName):")
         let decryptor = try AESCBCDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
-        #expect(try decryptor.decrypt(body) == hex(synthetic.plaintextHex))
+        #expect(try decryptor.decrypt(body) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test func decryptsSyntheticKMSv1Pre125CBCData() throws {
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.kmsv1CbcPre125Mockbase64
-        let rest = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:kms:v1:\(entry.provider):")
+        let rest = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:kms:v1:\(entry.provider):")
         let dekLength = Int(rest[0]) << 8 | Int(rest[1])
-        let decryptor = try AESCBCDecryptor(key: SecretBytes(hex(entry.dekHex)))
-        #expect(try decryptor.decrypt(Array(rest[(2 + dekLength)...])) == hex(synthetic.plaintextHex))
+        let decryptor = try AESCBCDecryptor(key: SecretBytes(hexBytes(entry.dekHex)))
+        #expect(try decryptor.decrypt(Array(rest[(2 + dekLength)...])) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test(arguments: [0, 1, 2])
     func decryptsWithEachAESKeySize(index: Int) throws {
         let entry = vectors.aescbc[index]
-        #expect(try hex(entry.keyHex).count == [16, 24, 32][index])
-        #expect(try decryptor(entry.keyHex).decrypt(hex(entry.payloadHex)) == plaintext)
+        #expect(try hexBytes(entry.keyHex).count == [16, 24, 32][index])
+        #expect(try decryptor(entry.keyHex).decrypt(hexBytes(entry.payloadHex)) == plaintext)
     }
 
     @Test func decryptorIsReusableAcrossValuesAndFailures() throws {
         let entry = vectors.aescbc[2]
         let decryptor = try decryptor(entry.keyHex)
-        let good = try hex(entry.payloadHex)
-        let bad = try hex(vectors.aescbcEdge.zeroPaddingPayloadHex)
+        let good = try hexBytes(entry.payloadHex)
+        let bad = try hexBytes(vectors.aescbcEdge.zeroPaddingPayloadHex)
         #expect(try decryptor.decrypt(good) == plaintext)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(bad) } == .invalidPadding)
         #expect(try decryptor.decrypt(good) == plaintext)
@@ -55,55 +56,55 @@ import Testing
 
     @Test func wrongKeyWithInvalidPaddingIsInvalidPadding() throws {
         let decryptor = try decryptor(vectors.aescbcWrongKeys.invalidPaddingKeyHex)
-        let payload = try hex(vectors.aescbc[2].payloadHex)
+        let payload = try hexBytes(vectors.aescbc[2].payloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload) } == .invalidPadding)
     }
 
     @Test func wrongKeyWithValidPaddingIsNotAKubernetesEncoding() throws {
         // The ~1/256 case the apiserver itself would accept as garbage.
         let decryptor = try decryptor(vectors.aescbcWrongKeys.validPaddingKeyHex)
-        let payload = try hex(vectors.aescbc[2].payloadHex)
+        let payload = try hexBytes(vectors.aescbc[2].payloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload) } == .notAKubernetesEncoding)
     }
 
     @Test func wrongKeyWithValidPaddingPassesLikeUpstreamWhenEncodingCheckIsOff() throws {
         let decryptor = try decryptor(vectors.aescbcWrongKeys.validPaddingKeyHex)
-        let garbage = try decryptor.decrypt(hex(vectors.aescbc[2].payloadHex), verifyingEncoding: false)
+        let garbage = try decryptor.decrypt(hexBytes(vectors.aescbc[2].payloadHex), verifyingEncoding: false)
         #expect(try garbage != plaintext)
         #expect(!garbage.isEmpty)
     }
 
     @Test func paddingLongerThanOneBlockIsAcceptedLikeUpstream() throws {
         let edge = vectors.aescbcEdge
-        #expect(try decryptor(edge.keyHex).decrypt(hex(edge.longPaddingPayloadHex)) == hex(edge.longPaddingPlaintextHex))
+        #expect(try decryptor(edge.keyHex).decrypt(hexBytes(edge.longPaddingPayloadHex)) == hexBytes(edge.longPaddingPlaintextHex))
     }
 
     @Test func zeroPaddingByteIsInvalidPadding() throws {
         let decryptor = try decryptor(vectors.aescbcEdge.keyHex)
-        let payload = try hex(vectors.aescbcEdge.zeroPaddingPayloadHex)
+        let payload = try hexBytes(vectors.aescbcEdge.zeroPaddingPayloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, verifyingEncoding: false) } == .invalidPadding)
     }
 
     @Test func mismatchedPaddingBytesAreInvalidPadding() throws {
         let decryptor = try decryptor(vectors.aescbcEdge.keyHex)
-        let payload = try hex(vectors.aescbcEdge.mismatchedPaddingPayloadHex)
+        let payload = try hexBytes(vectors.aescbcEdge.mismatchedPaddingPayloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, verifyingEncoding: false) } == .invalidPadding)
     }
 
     @Test func paddingLongerThanThePlaintextIsInvalidPadding() throws {
         let decryptor = try decryptor(vectors.aescbcEdge.keyHex)
-        let payload = try hex(vectors.aescbcEdge.oversizedPaddingPayloadHex)
+        let payload = try hexBytes(vectors.aescbcEdge.oversizedPaddingPayloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, verifyingEncoding: false) } == .invalidPadding)
     }
 
     @Test func jsonPlaintextPassesTheEncodingCheck() throws {
-        let opened = try decryptor(vectors.aescbcEdge.keyHex).decrypt(hex(vectors.aescbcEdge.jsonPayloadHex))
+        let opened = try decryptor(vectors.aescbcEdge.keyHex).decrypt(hexBytes(vectors.aescbcEdge.jsonPayloadHex))
         #expect(opened.first == UInt8(ascii: "{"))
     }
 
     @Test func plainTextThatIsNoKubernetesEncodingIsRejected() throws {
         let decryptor = try decryptor(vectors.aescbcEdge.keyHex)
-        let payload = try hex(vectors.aescbcEdge.notKubernetesPayloadHex)
+        let payload = try hexBytes(vectors.aescbcEdge.notKubernetesPayloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload) } == .notAKubernetesEncoding)
         #expect(try decryptor.decrypt(payload, verifyingEncoding: false) == Array("hello, this is not an object".utf8))
     }
@@ -123,7 +124,7 @@ import Testing
 
     @Test func everyPayloadShorterThanIVAndOneBlockIsTruncated() throws {
         let decryptor = try decryptor(vectors.aescbc[0].keyHex)
-        let full = try hex(vectors.aescbc[0].payloadHex)
+        let full = try hexBytes(vectors.aescbc[0].payloadHex)
         for length in 0..<AESCBCDecryptor.minimumPayloadByteCount {
             let short = Array(full.prefix(length))
             #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(short) } == .truncated, "length \(length)")
@@ -132,7 +133,7 @@ import Testing
 
     @Test func payloadThatIsNotWholeBlocksIsTruncated() throws {
         let decryptor = try decryptor(vectors.aescbc[0].keyHex)
-        let full = try hex(vectors.aescbc[0].payloadHex)
+        let full = try hexBytes(vectors.aescbc[0].payloadHex)
         for length in [33, 40, 47, full.count - 1] {
             let cut = Array(full.prefix(length))
             #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(cut) } == .truncated, "length \(length)")

@@ -1,25 +1,26 @@
 import AtRestEncryption
+import AtRestTestSupport
 import Testing
 
 @Suite struct AESGCMTests {
     let vectors: CryptoVectors
     init() throws { vectors = try CryptoVectors.load() }
 
-    private var plaintext: [UInt8] { get throws { try hex(vectors.plaintextHex) } }
+    private var plaintext: [UInt8] { get throws { try hexBytes(vectors.plaintextHex) } }
     private var etcdKey: [UInt8] { Array(vectors.etcdKey.utf8) }
 
     @Test func decryptsGCMSpecTestCase16() throws {
         let tc = vectors.gcmSpecTestCase16
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(tc.keyHex)))
-        let payload = try hex(tc.nonceHex) + hex(tc.ciphertextHex) + hex(tc.tagHex)
-        #expect(try decryptor.decrypt(payload, additionalData: hex(tc.aadHex)) == hex(tc.plaintextHex))
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(tc.keyHex)))
+        let payload = try hexBytes(tc.nonceHex) + hexBytes(tc.ciphertextHex) + hexBytes(tc.tagHex)
+        #expect(try decryptor.decrypt(payload, additionalData: hexBytes(tc.aadHex)) == hexBytes(tc.plaintextHex))
     }
 
     @Test func decryptsUpstreamRecordedValue() throws {
         // aes_test.go TestGCMLegacyDataCompatibility: AES-128, AAD "bamboo".
         let golden = vectors.upstreamGcm
         let decryptor = try AESGCMDecryptor(key: SecretBytes(Array(golden.keyAscii.utf8)))
-        let opened = try decryptor.decrypt(hex(golden.payloadHex), additionalData: Array(golden.aadAscii.utf8))
+        let opened = try decryptor.decrypt(hexBytes(golden.payloadHex), additionalData: Array(golden.aadAscii.utf8))
         #expect(opened == Array(golden.plaintextAscii.utf8))
     }
 
@@ -27,43 +28,43 @@ import Testing
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.aesgcmKey1Aes128
         let decryptor = try AESGCMDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
-        let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:aesgcm:v1:\(entry.keyName):")
-        #expect(try decryptor.decrypt(body, additionalData: Array(synthetic.etcdKey.utf8)) == hex(synthetic.plaintextHex))
+        let body = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:aesgcm:v1:\(entry.keyName):")
+        #expect(try decryptor.decrypt(body, additionalData: Array(synthetic.etcdKey.utf8)) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test func decryptsSyntheticKMSv1GCMData() throws {
         // KMS v1 ≥ 1.25: prefix, BE16 length, wrapped DEK, then nonce || ct || tag with AAD = etcd key.
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.kmsv1GcmMockbase64
-        let rest = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:kms:v1:\(entry.provider):")
+        let rest = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:kms:v1:\(entry.provider):")
         let dekLength = Int(rest[0]) << 8 | Int(rest[1])
         let data = Array(rest[(2 + dekLength)...])
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(entry.dekHex)))
-        #expect(try decryptor.decrypt(data, additionalData: Array(synthetic.etcdKey.utf8)) == hex(synthetic.plaintextHex))
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(entry.dekHex)))
+        #expect(try decryptor.decrypt(data, additionalData: Array(synthetic.etcdKey.utf8)) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test(arguments: [0, 1, 2])
     func decryptsWithEachAESKeySize(index: Int) throws {
         let entry = vectors.aesgcm[index]
-        let key = try hex(entry.keyHex)
+        let key = try hexBytes(entry.keyHex)
         #expect(key.count == [16, 24, 32][index])
         let decryptor = try AESGCMDecryptor(key: SecretBytes(key))
-        #expect(try decryptor.decrypt(hex(entry.payloadHex), additionalData: etcdKey) == plaintext)
+        #expect(try decryptor.decrypt(hexBytes(entry.payloadHex), additionalData: etcdKey) == plaintext)
     }
 
     @Test func wrongKeyFailsAuthentication() throws {
         let entry = vectors.aesgcm[2]
-        var key = try hex(entry.keyHex)
+        var key = try hexBytes(entry.keyHex)
         key[0] ^= 0x01
         let decryptor = try AESGCMDecryptor(key: SecretBytes(key))
-        let payload = try hex(entry.payloadHex)
+        let payload = try hexBytes(entry.payloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, additionalData: etcdKey) } == .authenticationFailed)
     }
 
     @Test func valueUnderAnotherEtcdKeyFailsAuthentication() throws {
         let entry = vectors.aesgcm[0]
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(entry.keyHex)))
-        let payload = try hex(entry.payloadHex)
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(entry.keyHex)))
+        let payload = try hexBytes(entry.payloadHex)
         let moved = Array(vectors.otherEtcdKey.utf8)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, additionalData: moved) } == .authenticationFailed)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, additionalData: []) } == .authenticationFailed)
@@ -71,24 +72,24 @@ import Testing
 
     @Test func flippedCiphertextBitFailsAuthentication() throws {
         let entry = vectors.aesgcm[1]
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(entry.keyHex)))
-        var payload = try hex(entry.payloadHex)
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(entry.keyHex)))
+        var payload = try hexBytes(entry.payloadHex)
         payload[20] ^= 0x80
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, additionalData: etcdKey) } == .authenticationFailed)
     }
 
     @Test func decryptorIsReusableAfterAFailure() throws {
         let entry = vectors.aesgcm[2]
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(entry.keyHex)))
-        let payload = try hex(entry.payloadHex)
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(entry.keyHex)))
+        let payload = try hexBytes(entry.payloadHex)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload, additionalData: []) } == .authenticationFailed)
         #expect(try decryptor.decrypt(payload, additionalData: etcdKey) == plaintext)
         #expect(try decryptor.decrypt(payload, additionalData: etcdKey) == plaintext)
     }
 
     @Test func everyPayloadShorterThanNonceAndTagIsTruncated() throws {
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(vectors.aesgcm[0].keyHex)))
-        let full = try hex(vectors.aesgcm[0].payloadHex)
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(vectors.aesgcm[0].keyHex)))
+        let full = try hexBytes(vectors.aesgcm[0].payloadHex)
         for length in 0..<AESGCMDecryptor.minimumPayloadByteCount {
             let short = Array(full.prefix(length))
             #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(short, additionalData: etcdKey) } == .truncated,
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func payloadOfOnlyNonceAndTagIsCheckedNotTruncated() throws {
-        let decryptor = try AESGCMDecryptor(key: SecretBytes(hex(vectors.aesgcm[0].keyHex)))
+        let decryptor = try AESGCMDecryptor(key: SecretBytes(hexBytes(vectors.aesgcm[0].keyHex)))
         let bare = [UInt8](repeating: 0xab, count: AESGCMDecryptor.minimumPayloadByteCount)
         #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(bare, additionalData: etcdKey) } == .authenticationFailed)
     }
@@ -109,7 +110,7 @@ import Testing
     }
 
     @Test func secretBytesDescriptionNeverShowsTheKey() throws {
-        let bytes = try hex(vectors.aesgcm[2].keyHex)
+        let bytes = try hexBytes(vectors.aesgcm[2].keyHex)
         let key = SecretBytes(bytes)
         for text in [String(describing: key), String(reflecting: key), "\(key)"] {
             #expect(!text.contains(vectors.aesgcm[2].keyHex))

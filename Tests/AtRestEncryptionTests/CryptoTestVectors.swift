@@ -61,23 +61,6 @@ private func decode<T: Decodable>(_ relative: String) throws -> T {
     return try decoder.decode(T.self, from: Data(Fixtures.bytes(relative)))
 }
 
-struct BadHex: Error {}
-
-/// Bytes of a hex string; throws on odd length or a non-hex digit.
-func hex(_ text: String) throws -> [UInt8] {
-    let digits = Array(text.utf8)
-    guard digits.count % 2 == 0 else { throw BadHex() }
-    func nibble(_ c: UInt8) throws -> UInt8 {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: throw BadHex()
-        }
-    }
-    return try stride(from: 0, to: digits.count, by: 2).map { try nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
-}
-
 func base64(_ text: String) throws -> [UInt8] {
     try [UInt8](#require(Data(base64Encoded: text)))
 }

@@ -54,27 +54,27 @@ import Testing
         let key = try withBytes(Array(g.value.encryptedData.prefix(KMSv2Data.infoByteCount))) { info, _ throws(DecryptionFailure) in
             try KMSv2Data.derivedKey(seed: g.unwrapped, info: info)
         }
-        #expect(key.withUnsafeBytes { Array($0) } == (try hex("5cad1e7c7388618e86009092cac3eef592e41b9af5df436a59c0ab9570ac0d7f")))
+        #expect(key.withUnsafeBytes { Array($0) } == (try hexBytes("5cad1e7c7388618e86009092cac3eef592e41b9af5df436a59c0ab9570ac0d7f")))
     }
 
     @Test func upstreamExtendedNonceValueDecrypts() throws {
         // aes_test.go TestExtendedNonceGCMLegacyDataCompatibility (AAD "bamboo").
         let golden = try CryptoVectors.load().upstreamExtendedNonceGcm
-        let seed = SecretBytes(try hex(golden.seedHex))
-        let data = try hex(golden.encryptedDataHex)
+        let seed = SecretBytes(try hexBytes(golden.seedHex))
+        let data = try hexBytes(golden.encryptedDataHex)
         let key = try withBytes(Array(data.prefix(32))) { info, _ throws(DecryptionFailure) in try KMSv2Data.derivedKey(seed: seed, info: info) }
-        #expect(key.withUnsafeBytes { Array($0) } == (try hex(golden.derivedKeyHex)))
+        #expect(key.withUnsafeBytes { Array($0) } == (try hexBytes(golden.derivedKeyHex)))
         let opened = try KMSv2Data.decrypt(data, dekSource: .hkdfSHA256XNonceAESGCMSeed(seed), etcdKey: Array(golden.aadAscii.utf8))
         #expect(opened == Array(golden.plaintextAscii.utf8))
     }
 
     @Test func rfc5869ExpandTestCases() throws {
         for testCase in try CryptoVectors.load().rfc5869Expand {
-            let prk = SecretBytes(try hex(testCase.prkHex))
-            let okm = try withBytes(hex(testCase.infoHex)) { info, _ throws(DecryptionFailure) in
+            let prk = SecretBytes(try hexBytes(testCase.prkHex))
+            let okm = try withBytes(hexBytes(testCase.infoHex)) { info, _ throws(DecryptionFailure) in
                 try HKDFSHA256.expand(pseudoRandomKey: prk, info: info, outputByteCount: testCase.length)
             }
-            #expect(okm.withUnsafeBytes { Array($0) } == (try hex(testCase.okmHex)), "RFC 5869 \(testCase.name)")
+            #expect(okm.withUnsafeBytes { Array($0) } == (try hexBytes(testCase.okmHex)), "RFC 5869 \(testCase.name)")
         }
     }
 

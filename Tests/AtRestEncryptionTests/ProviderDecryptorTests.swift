@@ -1,10 +1,11 @@
 import AtRestEncryption
+import AtRestTestSupport
 import Testing
 
 @Suite struct ProviderDecryptorTests {
     @Test func dispatchesToTheProviderAndUsesTheEtcdKeyOnlyForAESGCM() throws {
         let synthetic = try SyntheticVectors.load()
-        let plaintext = try hex(synthetic.plaintextHex)
+        let plaintext = try hexBytes(synthetic.plaintextHex)
         let etcdKey = Array(synthetic.etcdKey.utf8)
         let cases: [(KeyedProvider, SyntheticVectors.Keyed)] = [
             (.aescbc, synthetic.aescbcKey1Aes128), (.aesgcm, synthetic.aesgcmKey1Aes128), (.secretbox, synthetic.secretboxKey1),
@@ -12,7 +13,7 @@ import Testing
         for (provider, entry) in cases {
             let decryptor = try ProviderDecryptor(provider: provider, key: SecretBytes(base64(entry.configSecretB64)))
             #expect(decryptor.provider == provider)
-            let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:\(provider.rawValue):v1:\(entry.keyName):")
+            let body = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:\(provider.rawValue):v1:\(entry.keyName):")
             let opened = try withBytes(body, etcdKey) { p, k throws(DecryptionFailure) in try decryptor.decrypt(p, etcdKey: k) }
             #expect(opened == plaintext)
             let other = Array("/registry/secrets/x/y".utf8)

@@ -1,42 +1,43 @@
 import AtRestEncryption
+import AtRestTestSupport
 import Testing
 
 @Suite struct SecretBoxTests {
     let vectors: CryptoVectors
     init() throws { vectors = try CryptoVectors.load() }
 
-    private var decryptor: SecretBoxDecryptor { get throws { try SecretBoxDecryptor(key: SecretBytes(hex(vectors.secretbox.keyHex))) } }
+    private var decryptor: SecretBoxDecryptor { get throws { try SecretBoxDecryptor(key: SecretBytes(hexBytes(vectors.secretbox.keyHex))) } }
 
     @Test func decryptsSyntheticEtcdValue() throws {
         let synthetic = try SyntheticVectors.load()
         let entry = synthetic.secretboxKey1
-        let body = try payload(of: hex(entry.etcdValueHex), after: "k8s:enc:secretbox:v1:\(entry.keyName):")
+        let body = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:secretbox:v1:\(entry.keyName):")
         let decryptor = try SecretBoxDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
-        #expect(try decryptor.decrypt(body) == hex(synthetic.plaintextHex))
+        #expect(try decryptor.decrypt(body) == hexBytes(synthetic.plaintextHex))
     }
 
     @Test func decryptsPyNaClVector() throws {
-        #expect(try decryptor.decrypt(hex(vectors.secretbox.payloadHex)) == hex(vectors.plaintextHex))
+        #expect(try decryptor.decrypt(hexBytes(vectors.secretbox.payloadHex)) == hexBytes(vectors.plaintextHex))
     }
 
     @Test func emptyPlaintextOpens() throws {
-        let payload = try hex(vectors.secretbox.emptyPlaintextPayloadHex)
+        let payload = try hexBytes(vectors.secretbox.emptyPlaintextPayloadHex)
         #expect(payload.count == SecretBoxDecryptor.minimumPayloadByteCount)
         #expect(try decryptor.decrypt(payload) == [])
     }
 
     @Test func wrongKeyFailsAuthentication() throws {
-        var key = try hex(vectors.secretbox.keyHex)
+        var key = try hexBytes(vectors.secretbox.keyHex)
         key[31] ^= 0x40
         let wrong = try SecretBoxDecryptor(key: SecretBytes(key))
-        let payload = try hex(vectors.secretbox.payloadHex)
+        let payload = try hexBytes(vectors.secretbox.payloadHex)
         #expect(failure { () throws(DecryptionFailure) in try wrong.decrypt(payload) } == .authenticationFailed)
     }
 
     @Test func flippedTagOrCiphertextBitFailsAuthentication() throws {
         let decryptor = try decryptor
         for index in [24, 39, 40, 100] {
-            var payload = try hex(vectors.secretbox.payloadHex)
+            var payload = try hexBytes(vectors.secretbox.payloadHex)
             payload[index] ^= 0x01
             #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(payload) } == .authenticationFailed, "byte \(index)")
         }
@@ -44,7 +45,7 @@ import Testing
 
     @Test func everyPayloadShorterThanNonceAndTagIsTruncated() throws {
         let decryptor = try decryptor
-        let full = try hex(vectors.secretbox.payloadHex)
+        let full = try hexBytes(vectors.secretbox.payloadHex)
         for length in 0..<SecretBoxDecryptor.minimumPayloadByteCount {
             let short = Array(full.prefix(length))
             #expect(failure { () throws(DecryptionFailure) in try decryptor.decrypt(short) } == .truncated, "length \(length)")

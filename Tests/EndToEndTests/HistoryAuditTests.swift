@@ -16,14 +16,7 @@ import Testing
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("vectors/synthetic_vectors.json")))
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let gcm = try #require(root["aesgcm_key1_aes128"] as? [String: Any])
-        let hex = try #require(gcm["etcd_value_hex"] as? String)
-        var value: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            value.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
+        let value = try hexBytes(try #require(gcm["etcd_value_hex"] as? String))
         return Vector(key: try #require(root["etcd_key"] as? String), value: value,
                       secretBase64: try #require(gcm["config_secret_b64"] as? String))
     }
