@@ -48,16 +48,12 @@ public final class Index {
         return Set(names).isSubset(of: ["data.mdb", "lock.mdb"]) && names.contains("data.mdb")
     }
 
-    /// How many mapped bytes a scan reads before it lets the kernel drop them from
-    /// the resident set (see `LMDBEnvironment.releaseMappedPages`).
-    private static let releaseInterval = 64 << 20
 
     /// Visits every live entry in key order; `body` returns false to stop.
     public func forEachLive(from start: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
         let path = directory
-        let env = environment
         let history = history
-        var scanned = 0
+        var mapped = MappedPages()
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(live, from: start) { key, record in
                 guard record.count > IndexRecord.headerSize else { throw IndexError.corruptRecord(path: path, detail: "short live record") }
@@ -75,11 +71,8 @@ public final class Index {
                 default:
                     throw IndexError.corruptRecord(path: path, detail: "unknown live record tag")
                 }
-                scanned += record.count + value.count
-                if scanned >= Self.releaseInterval {
-                    env.releaseMappedPages()
-                    scanned = 0
-                }
+                mapped.note(record)
+                mapped.note(value)
                 return try body(EntryView(key: key, header: header, value: value))
             }
         }
@@ -88,18 +81,13 @@ public final class Index {
     /// Visits every kept revision in revision order (snapshots only; empty otherwise).
     public func forEachRevision(_ body: (RevisionView) throws -> Bool) throws {
         let path = directory
-        let env = environment
-        var scanned = 0
+        var mapped = MappedPages()
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(history) { key, record in
                 guard key.count == 17 || key.count == 18 else { throw IndexError.corruptRecord(path: path, detail: "bad history key") }
                 let main = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
                 let sub = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
-                scanned += record.count
-                if scanned >= Self.releaseInterval {
-                    env.releaseMappedPages()
-                    scanned = 0
-                }
+                mapped.note(record)
                 return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18,
                                              entry: try Self.historyEntry(record, path: path)))
             }

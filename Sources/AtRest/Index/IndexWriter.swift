@@ -108,7 +108,6 @@ final class IndexWriter: DumpSink {
         batchBytes += bytes
         guard batchBytes >= Self.batchLimit else { return }
         try txn.commit()
-        environment.releaseMappedPages()
         txn = try LMDBTransaction(environment: environment, readOnly: false)
         batchBytes = 0
     }

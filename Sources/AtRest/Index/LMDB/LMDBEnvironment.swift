@@ -1,7 +1,4 @@
 import CLMDB
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An LMDB environment (a directory holding `data.mdb` and `lock.mdb`).
 ///
@@ -34,19 +31,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     deinit { mdb_env_close(handle) }
-
-    /// Drops this process's mapping of the pages read so far. They stay in the
-    /// page cache and fault back in on the next access, so nothing changes but
-    /// the resident set: a scan of a multi-GiB index stays within a bounded RSS.
-    /// Safe while transactions are open: the map is a shared, read-only file mapping.
-    public func releaseMappedPages() {
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        guard mdb_env_info(handle, &info) == MDB_SUCCESS, mdb_env_stat(handle, &stat) == MDB_SUCCESS,
-              let base = info.me_mapaddr else { return }
-        let used = min(info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
-        madvise(base, used, MADV_DONTNEED)
-    }
 
     /// Flushes everything written to disk.
     public func sync() throws(LMDBError) {
