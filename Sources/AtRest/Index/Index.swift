@@ -53,7 +53,7 @@ public final class Index {
     public func forEachLive(from start: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
         let path = directory
         let history = history
-        var mapped = MappedPages()
+        var scanned = ScanBudget(environment: environment)
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(live, from: start) { key, record in
                 guard record.count > IndexRecord.headerSize else { throw IndexError.corruptRecord(path: path, detail: "short live record") }
@@ -63,16 +63,18 @@ public final class Index {
                 switch record[IndexRecord.headerSize] {
                 case IndexRecord.inlineTag:
                     value = payload
+                    scanned.add(record.count)
                 case IndexRecord.referenceTag:
                     guard payload.count == IndexRecord.revisionKeySize, let stored = try txn.get(history, key: payload) else {
                         throw IndexError.corruptRecord(path: path, detail: "live record points to a missing revision")
                     }
                     value = try Self.historyEntry(stored, path: path).value
+                    // A lookup lands anywhere in the history, and each page fault maps
+                    // up to 64 KiB around it (the kernel's fault-around): count that.
+                    scanned.add(record.count + max(stored.count, ScanBudget.faultAround))
                 default:
                     throw IndexError.corruptRecord(path: path, detail: "unknown live record tag")
                 }
-                mapped.note(record)
-                mapped.note(value)
                 return try body(EntryView(key: key, header: header, value: value))
             }
         }
@@ -81,15 +83,32 @@ public final class Index {
     /// Visits every kept revision in revision order (snapshots only; empty otherwise).
     public func forEachRevision(_ body: (RevisionView) throws -> Bool) throws {
         let path = directory
-        var mapped = MappedPages()
+        var scanned = ScanBudget(environment: environment)
         try environment.transaction(readOnly: true) { txn in
             try txn.forEach(history) { key, record in
                 guard key.count == 17 || key.count == 18 else { throw IndexError.corruptRecord(path: path, detail: "bad history key") }
                 let main = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
                 let sub = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
-                mapped.note(record)
+                scanned.add(record.count)
                 return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18,
                                              entry: try Self.historyEntry(record, path: path)))
+            }
+        }
+    }
+
+    /// Releases the mapped pages a scan has read every 16 MiB (`LMDBEnvironment.releaseMappedPages`).
+    private struct ScanBudget {
+        /// `fault_around_bytes`' default: what one page fault may map of a file.
+        static let faultAround = 64 << 10
+
+        let environment: LMDBEnvironment
+        var bytes = 0
+
+        mutating func add(_ count: Int) {
+            bytes += count
+            if bytes >= 16 << 20 {
+                environment.releaseMappedPages()
+                bytes = 0
             }
         }
     }

@@ -108,6 +108,7 @@ final class IndexWriter: DumpSink {
         batchBytes += bytes
         guard batchBytes >= Self.batchLimit else { return }
         try txn.commit()
+        environment.releaseMappedPages()
         txn = try LMDBTransaction(environment: environment, readOnly: false)
         batchBytes = 0
     }

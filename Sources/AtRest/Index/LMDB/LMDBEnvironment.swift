@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 /// An LMDB environment (a directory holding `data.mdb` and `lock.mdb`).
 ///
@@ -7,6 +8,8 @@ import CLMDB
 /// environment twice in one process, so each index is opened once and shared.
 public final class LMDBEnvironment: @unchecked Sendable {
     let handle: OpaquePointer
+    /// The data file's mapping in this process, found once (see `releaseMappedPages`).
+    private let mapping: (base: UnsafeMutableRawPointer, length: Int)?
 
     /// Opens (or creates, unless `readOnly`) the environment in `directory`.
     /// Files are created with `mode` (0600: an index holds every stored secret's ciphertext).
@@ -22,15 +25,49 @@ public final class LMDBEnvironment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             // The index is rebuilt from its input after a crash (it is only published
             // once complete), so per-commit fsync buys nothing; one sync happens at the end.
-            if readOnly { flags |= UInt32(MDB_RDONLY) } else { flags |= UInt32(MDB_NOSYNC) }
+            if readOnly { flags |= UInt32(MDB_RDONLY) | UInt32(MDB_NORDAHEAD) } else { flags |= UInt32(MDB_NOSYNC) }
             try LMDBError.check(mdb_env_open(env, directory, flags, mode), "mdb_env_open \(directory)")
         } catch {
             mdb_env_close(env)
             throw error
         }
+        mapping = Self.findMapping(of: directory + "/data.mdb")
     }
 
     deinit { mdb_env_close(handle) }
+
+    /// Drops the index's pages from this process's resident set.
+    ///
+    /// LMDB reads through a shared, read-only file mapping, so every page a scan
+    /// or an insertion touches stays in the process's RSS: a multi-GiB index would
+    /// make a multi-GiB process. `MADV_DONTNEED` on the mapping drops those pages
+    /// from this process only; they stay in the page cache and fault back in when
+    /// read again. Safe while transactions are open: for a shared file mapping the
+    /// data is the file's (dirty pages of a write transaction live in heap memory,
+    /// not in the map, since the environment is not opened with `MDB_WRITEMAP`).
+    public func releaseMappedPages() {
+        guard let mapping else { return }
+        madvise(mapping.base, mapping.length, MADV_DONTNEED)
+    }
+
+    /// LMDB does not expose its map address (`me_mapaddr` is set only with
+    /// `MDB_FIXEDMAP`), so it is read from `/proc/self/maps`: the largest mapping
+    /// of the data file. Nothing is released where that is not available.
+    private static func findMapping(of path: String) -> (base: UnsafeMutableRawPointer, length: Int)? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        let target = String(cString: resolved)
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        var best: (base: UnsafeMutableRawPointer, length: Int)?
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + target) {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
+                  let base = UnsafeMutableRawPointer(bitPattern: start) else { continue }
+            let length = Int(end - start)
+            if length > (best?.length ?? 0) { best = (base, length) }
+        }
+        return best
+    }
 
     /// Flushes everything written to disk.
     public func sync() throws(LMDBError) {
