@@ -7,7 +7,7 @@ import Testing
     private func config() throws -> (String, URL) {
         let dir = try Fixtures.temporaryDirectory("sample")
         let path = dir.appendingPathComponent("config.yaml").path
-        FileManager.default.createFile(atPath: path, contents: try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("audit/config.yaml"))),
+        _ = FileManager.default.createFile(atPath: path, contents: try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("audit/config.yaml"))),
                                        attributes: [.posixPermissions: 0o600])
         return (path, dir)
     }

@@ -35,7 +35,7 @@ import Testing
                     secret: \(secret)
               - identity: {}
             """
-        FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
         return path
     }
 
