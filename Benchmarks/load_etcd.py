@@ -7,19 +7,7 @@ plaintext, 10% secretbox, 10% KMS v2 with an EncryptedObject; sizes ~1 KiB.
 Deterministic for a given seed."""
 import base64, json, random, sys, urllib.request
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-def field(number, payload):
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
+from wire import field, varint
 
 def value(rng, i, size):
     body = rng.randbytes(size)

@@ -28,26 +28,12 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import nacl.bindings
 
+from wire import field as pb
+
 GCM_KEY = bytes(range(32))
 BOX_KEY = bytes(range(32, 64))
 CBC_KEY = bytes(range(64, 96))
 PLAINTEXT_SIZE = 1024
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def pb(number, payload):
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def secret_object(name, namespace, filler):
