@@ -16,19 +16,26 @@ struct InputOptions: ParsableArguments {
     var skipHashCheck = false
 
     func validate() throws {
-        if inputs.isEmpty && indexDirectory == nil { throw ValidationError("give input files or --index DIR") }
         if !inputs.isEmpty && indexDirectory != nil { throw ValidationError("give input files or --index DIR, not both") }
     }
 
+    /// Whether an input was given (`plan --compare` can do without one).
+    var isGiven: Bool { !inputs.isEmpty || indexDirectory != nil }
+
     var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck) }
 
-    /// Opens the index, building a temporary one from the inputs when needed.
+    /// Opens the index, building a temporary one from the inputs (plus `extra` inputs
+    /// found elsewhere on the command line) when needed; a usage error without input.
     /// Keep the returned value alive while using the index.
-    func open() throws -> (index: Index, temporary: TemporaryIndex?) {
-        if let indexDirectory { return (try Index(directory: indexDirectory), nil) }
+    func open(extra: [String] = []) throws -> (index: Index, temporary: TemporaryIndex?) {
+        if let indexDirectory {
+            guard extra.isEmpty else { throw ValidationError("give input files or --index DIR, not both") }
+            return (try Index(directory: indexDirectory), nil)
+        }
+        guard isGiven || !extra.isEmpty else { throw ValidationError("give input files or --index DIR") }
         let progress = ProgressBar(label: "reading")
         defer { progress.finish() }
-        let temporary = try IndexBuilder.buildTemporary(inputs: inputs, options: readOptions, progress: progress.update)
+        let temporary = try IndexBuilder.buildTemporary(inputs: inputs + extra, options: readOptions, progress: progress.update)
         return (temporary.index, temporary)
     }
 }

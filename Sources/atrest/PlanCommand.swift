@@ -43,7 +43,7 @@ struct PlanCommand: ParsableCommand {
             help: ArgumentHelp("Compare the configurations of several control-plane hosts.", valueName: "host-config"))
     var compare: [String] = []
 
-    @OptionGroup var input: PlanInputOptions
+    @OptionGroup var input: InputOptions
 
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
@@ -74,7 +74,7 @@ struct PlanCommand: ParsableCommand {
 
     private func plan(current currentPath: String, proposed proposedPath: String) throws {
         let current = try Self.load(currentPath), proposed = try Self.load(proposedPath)
-        let (index, temporary) = try input.open(extra: [])
+        let (index, temporary) = try input.open()
         defer { withExtendedLifetime(temporary) {} }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
@@ -150,33 +150,3 @@ struct PlanCommand: ParsableCommand {
 
 extension PlanOutputFormat: ExpressibleByArgument {}
 
-/// Inputs for `plan`: like `InputOptions`, but optional, because `--compare` without an
-/// input compares the configurations alone (`InputOptions.validate()` requires an input).
-struct PlanInputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Export files (etcdctl JSON pages, fields, hex, snapshot), or - for standard input.",
-                                 valueName: "input"))
-    var inputs: [String] = []
-
-    @Option(name: .customLong("index"), help: ArgumentHelp("Read an index built by 'atrest index' instead of input files.", valueName: "dir"))
-    var indexDirectory: String?
-
-    @Flag(name: .customLong("skip-hash-check"), help: "Read a snapshot whose sha256 trailer does not match.")
-    var skipHashCheck = false
-
-    func validate() throws {
-        if !inputs.isEmpty && indexDirectory != nil { throw ValidationError("give input files or --index DIR, not both") }
-    }
-
-    var isGiven: Bool { !inputs.isEmpty || indexDirectory != nil }
-
-    /// Opens the index, building a temporary one from the inputs (and `extra` inputs found
-    /// among the `--compare` values) when needed. Keep the returned value alive while using the index.
-    func open(extra: [String]) throws -> (index: Index, temporary: TemporaryIndex?) {
-        if indexDirectory != nil && !extra.isEmpty { throw ValidationError("give input files or --index DIR, not both") }
-        var options = InputOptions()
-        options.inputs = inputs + extra
-        options.indexDirectory = indexDirectory
-        options.skipHashCheck = skipHashCheck
-        return try options.open()
-    }
-}
