@@ -29,10 +29,10 @@ struct InputOptions: ParsableArguments {
     /// Keep the returned value alive while using the index.
     func open(extra: [String] = []) throws -> (index: Index, temporary: TemporaryIndex?) {
         if let indexDirectory {
-            guard extra.isEmpty else { throw ValidationError("give input files or --index DIR, not both") }
+            guard extra.isEmpty else { throw CommandFailure(message: "give input files or --index DIR, not both") }
             return (try Index(directory: indexDirectory), nil)
         }
-        guard isGiven || !extra.isEmpty else { throw ValidationError("give input files or --index DIR") }
+        guard isGiven || !extra.isEmpty else { throw CommandFailure(message: "no input: give export files (or - for standard input) or --index DIR") }
         let progress = ProgressBar(label: "reading")
         defer { progress.finish() }
         let temporary = try IndexBuilder.buildTemporary(inputs: inputs + extra, options: readOptions, progress: progress.update)
