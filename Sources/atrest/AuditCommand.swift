@@ -64,7 +64,7 @@ struct AuditCommand: ParsableCommand {
         var keyUsage: KeyUsage?
         if history {
             historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
-            keyUsage = try KeyUsage(index: index)
+            keyUsage = try KeyUsage(index: index, configuration: configuration)
         }
         var report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,

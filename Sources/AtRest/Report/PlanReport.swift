@@ -163,7 +163,7 @@ public struct PlanReport: Sendable {
         if a.isSafe {
             return "SAFE: every entry readable under \(current.path) stays readable under \(proposed.path)"
         }
-        return "UNSAFE: \(Human.count(a.breaking.count)) entries readable under \(current.path) would be undecryptable under "
+        return "UNSAFE: \(Human.count(a.breaking.count, "entry", "entries")) readable under \(current.path) would be undecryptable under "
             + "\(proposed.path) (\(countsText(a.breakingByResource)))"
     }
 
@@ -173,7 +173,7 @@ public struct PlanReport: Sendable {
 
     public func text() -> String {
         let a = analysis
-        var out = "atrest plan: \(Human.count(a.audited)) entries under \(etcdPrefix): \(current.path) -> \(proposed.path)\n"
+        var out = "atrest plan: \(Human.count(a.audited, "entry", "entries")) under \(etcdPrefix): \(current.path) -> \(proposed.path)\n"
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not judged\n"
         }
@@ -187,7 +187,7 @@ public struct PlanReport: Sendable {
                 out += "  ... and \(Human.count(a.breaking.count - limit)) more (--output json lists every one)\n"
             }
         }
-        out += "\nVerdict changes (\(Human.count(a.audited - a.unchanged)) entries change, \(Human.count(a.unchanged)) unchanged)\n"
+        out += "\nVerdict changes (\(Human.count(a.audited - a.unchanged, "entry changes", "entries change")), \(Human.count(a.unchanged)) unchanged)\n"
         if a.transitions.isEmpty {
             out += "  none\n"
         } else {
@@ -213,7 +213,7 @@ public struct PlanReport: Sendable {
         if broken > 0 {
             out += "\nAlready undecryptable under both: \(Human.count(broken)) (\(countsText(a.alreadyUndecryptable))); atrest audit lists them\n"
         }
-        out += "\nRewrite once \(proposed.path) is on every apiserver: \(Human.count(a.rewrite.entries)) entries\n"
+        out += "\nRewrite once \(proposed.path) is on every apiserver: \(Human.count(a.rewrite.entries, "entry", "entries"))\n"
         if a.rewrite.groups.isEmpty {
             out += "  nothing: every readable entry is stored as \(proposed.path) writes\n"
         } else {
@@ -309,7 +309,7 @@ public struct HostComparisonReport: Sendable {
     private var headline: String {
         let c = comparison
         if !c.findings.contains(where: { $0.severity == .unsafe }) && !(c.data?.inconsistent.isEmpty ?? true) {
-            return "UNSAFE: \(Human.count(c.data?.inconsistent.count ?? 0)) entries are readable on some hosts and not on others"
+            return "UNSAFE: \(Human.count(c.data?.inconsistent.count ?? 0, "entry is", "entries are")) readable on some hosts and not on others"
         }
         if !c.isSafe { return "UNSAFE: a host writes something another host cannot read" }
         if c.identical { return "IDENTICAL: every host lists the same providers and keys, in the same order, for every resource" }

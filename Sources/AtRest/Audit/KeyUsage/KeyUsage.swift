@@ -48,17 +48,32 @@ public struct KeyUsage: Sendable, Hashable {
     }
 
     /// Counts over the index's history when it has one, else over its live entries.
-    public init(index: Index) throws {
+    /// With a configuration, a key name is the longest configured name whose prefix
+    /// the value carries (names may contain `:`); without, the text up to the next `:`.
+    public init(index: Index, configuration: EncryptionConfiguration? = nil) throws {
+        var configuredPrefixes: [(provider: KeyedProvider, name: String, prefix: [UInt8])] = []
+        for rule in configuration?.rules ?? [] {
+            for provider in rule.providers {
+                guard let keyed = KeyedProvider(rawValue: provider.typeName) else { continue }
+                for key in provider.keys {
+                    configuredPrefixes.append((keyed, key.name, Array("k8s:enc:\(keyed.rawValue):v1:\(key.name):".utf8)))
+                }
+            }
+        }
+        configuredPrefixes.sort { $0.prefix.count > $1.prefix.count }
         coversHistory = index.provenance.counts.revisions > 0
         var seen: [KMSv2KeyID: Set<[UInt8]>] = [:]
         var usage = self
         func count(_ value: UnsafeRawBufferPointer) {
             guard case .encrypted(let envelope) = StorageClassifier.classify(value) else { return }
             switch envelope {
-            case .keyed(.aesgcm, let name):
-                usage.aesgcmWrites[name ?? "", default: 0] += 1
-            case .keyed(let provider, let name):
-                usage.otherWrites["\(provider.rawValue) \(name ?? "")", default: 0] += 1
+            case .keyed(let provider, let guessed):
+                let name = configuredPrefixes.first { $0.provider == provider && value.starts(with: $0.prefix) }?.name ?? guessed ?? ""
+                if provider == .aesgcm {
+                    usage.aesgcmWrites[name, default: 0] += 1
+                } else {
+                    usage.otherWrites["\(provider.rawValue) \(name)", default: 0] += 1
+                }
             case .kmsV2(let name, let object):
                 let id = KMSv2KeyID(providerName: name ?? "", keyID: object?.keyID ?? "")
                 usage.kmsV2[id, default: KMSv2Usage()].values += 1

@@ -77,14 +77,17 @@ public struct Readiness: Sendable, Hashable {
         identityRemoval = summary.readByIdentity.values.reduce(0, +)
         identityRemovalByResource = summary.readByIdentity
         identityRemovalExamples = summary.readByIdentityExamples.sorted()
-        // Every key that does not write: keys after the first, and every key of a
-        // provider that is not first in its rule.
+        // Every key that does not write: keys after the first, and every key (or KMS
+        // provider) of a provider that is not first in its rule.
         var candidates = Set<AuditSummary.ConfiguredKey>()
         var writers = Set<AuditSummary.ConfiguredKey>()
         for rule in configuration.rules {
             for (providerIndex, provider) in rule.providers.enumerated() {
-                for (keyIndex, key) in provider.keys.enumerated() {
-                    let configured = AuditSummary.ConfiguredKey(provider: provider.typeName, keyName: key.name)
+                // A KMS provider is one "key", named by the provider name.
+                var names = provider.keys.map(\.name)
+                if case .kms(let kms) = provider { names = [kms.name] }
+                for (keyIndex, name) in names.enumerated() {
+                    let configured = AuditSummary.ConfiguredKey(provider: provider.typeName, keyName: name)
                     if providerIndex == 0 && keyIndex == 0 { writers.insert(configured) } else { candidates.insert(configured) }
                 }
             }

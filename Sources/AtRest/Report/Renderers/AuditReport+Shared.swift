@@ -36,7 +36,7 @@ extension AuditReport {
                 entries: r.identityRemoval))
         }
         for key in r.keys {
-            let subject = "\(key.provider) key \"\(key.keyName)\""
+            let subject = key.provider == "kms" ? "KMS provider \"\(key.keyName)\"" : "\(key.provider) key \"\(key.keyName)\""
             let sentence: String
             if key.canRemove {
                 sentence = "\(subject) can be removed now: no readable entry uses it"
