@@ -90,6 +90,22 @@ import Testing
         #expect(result?.reason.contains("authentication") == true)
     }
 
+    @Test func undecryptableValueNamesTheConfiguredKeyThatFailed() throws {
+        let v = try vector("aesgcm_key1_aes128")
+        let result = audit("/registry/secrets/default/copied", v.value, [.aesgcm([key(v.keyName, v.secret)])])
+        #expect(result?.claimedBy?.keyName == "key1")
+        #expect(result?.claimedBy?.providerType == "aesgcm")
+        #expect(result?.readBy == nil)
+    }
+
+    @Test func undecryptableValueOfAKeyTheRuleDoesNotListClaimsNoKey() throws {
+        let v = try vector("aesgcm_key1_aes128")
+        let result = audit(v.key, v.value, [.aesgcm([key("other", v.secret)]), .identity])
+        #expect(result?.verdict == .undecryptable)
+        #expect(result?.claimedBy == nil)
+        #expect(result?.keyName == "key1")
+    }
+
     @Test func wrongAESCBCKeyIsUndecryptable() throws {
         let v = try vector("aescbc_key2_aes256")
         #expect(audit(v.key, v.value, [.aescbc([key(v.keyName, Array(repeating: 9, count: 32))])])?.verdict == .undecryptable)

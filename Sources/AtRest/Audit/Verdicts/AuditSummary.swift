@@ -29,6 +29,8 @@ public struct AuditSummary: Sendable, Hashable {
     public var readByIdentityExamples: [String] = []
     /// Entries read by each configured key that is not its rule's writing key.
     public var readByKey: [ConfiguredKey: Int] = [:]
+    /// Undecryptable entries that carry a configured key's name in their own resource's rule.
+    public var claimedByKey: [ConfiguredKey: Int] = [:]
 
     /// A resource and a namespace.
     public struct ResourceNamespace: Sendable, Hashable, Comparable {
@@ -88,6 +90,9 @@ public struct AuditSummary: Sendable, Hashable {
         byNamespace[ResourceNamespace(resource: resource, namespace: entry.namespace), default: [:]][entry.verdict, default: 0] += 1
         byResourceAndStorage[ResourceStorage(resource: resource, storage: storageKey), default: [:]][entry.verdict, default: 0] += 1
         if keptVerdicts.contains(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
+        if let claimed = entry.claimedBy, let keyName = claimed.keyName {
+            claimedByKey[ConfiguredKey(provider: claimed.providerType, keyName: keyName), default: 0] += 1
+        }
         guard let readBy = entry.readBy else { return }
         if readBy.providerType == "identity" && identityIsAFallback {
             readByIdentity[resource, default: 0] += 1

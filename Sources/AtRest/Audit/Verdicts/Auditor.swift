@@ -68,7 +68,8 @@ public struct Readiness: Sendable, Hashable {
         public var keyName: String
         /// Entries that still need it (read by it today).
         public var entries: Int
-        /// Entries stored under its name that it cannot read anyway (already undecryptable).
+        /// Undecryptable entries of resources whose rule lists it, stored under its name:
+        /// it cannot read them anyway, so removing it changes nothing for them.
         public var unreadable: Int
         public var canRemove: Bool { entries == 0 }
     }
@@ -93,9 +94,8 @@ public struct Readiness: Sendable, Hashable {
             }
         }
         keys = candidates.subtracting(writers).sorted().map { key in
-            let unreadable = summary.byStorage.filter { $0.key.provider == key.provider && $0.key.keyName == key.keyName }
-                .reduce(0) { $0 + ($1.value[.undecryptable] ?? 0) }
-            return KeyRemoval(provider: key.provider, keyName: key.keyName, entries: summary.readByKey[key] ?? 0, unreadable: unreadable)
+            KeyRemoval(provider: key.provider, keyName: key.keyName, entries: summary.readByKey[key] ?? 0,
+                       unreadable: summary.claimedByKey[key] ?? 0)
         }
     }
 }

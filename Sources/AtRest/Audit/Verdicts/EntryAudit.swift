@@ -24,6 +24,9 @@ public struct EntryAudit: Sendable, Hashable {
     public var reason: String
     /// Which provider (index in the resource's provider list) and key read it, when one did.
     public var readBy: ReadPosition?
+    /// When nothing read it: the configured key (or KMS provider) of its resource whose
+    /// prefix it carries, that is, the key that failed to decrypt it.
+    public var claimedBy: ReadPosition? = nil
 
     /// Where in a resource's provider list a value was read.
     public struct ReadPosition: Sendable, Hashable {

@@ -76,6 +76,7 @@ public final class EntryAuditor {
             if let claimed = chain.entries.filter({ $0.providerType != "identity" && !$0.prefix.isEmpty && value.starts(with: $0.prefix) })
                 .max(by: { $0.prefix.count < $1.prefix.count }) {
                 audit.keyName = claimed.keyName
+                audit.claimedBy = claimed.position
             }
         }
         return audit
