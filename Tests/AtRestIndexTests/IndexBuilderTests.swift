@@ -83,6 +83,16 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["bad.json"])
     }
 
+    @Test func leftoversOfAKilledBuildAreRemovedByTheNextBuild() throws {
+        let dir = try Fixtures.temporaryDirectory("index")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // PID 2^22 + 1 is above Linux's pid_max limit: no such process can exist.
+        let abandoned = dir.appendingPathComponent(".idx.partial-4194305-7")
+        try FileManager.default.createDirectory(at: abandoned, withIntermediateDirectories: true)
+        try IndexBuilder.build(inputs: [Fixtures.path("samples/get_all.json")], at: dir.appendingPathComponent("idx").path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["idx"])
+    }
+
     @Test func refusesToReplaceSomethingThatIsNotAnIndex() throws {
         let dir = try Fixtures.temporaryDirectory("index")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -22,6 +22,7 @@ public enum IndexBuilder {
             }
         }
         let parent = destination.deletingLastPathComponent()
+        removeAbandonedBuilds(of: destination)
         let staging = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -68,6 +69,28 @@ public enum IndexBuilder {
                 completenessReason: reason,
                 revision: summary.inputs.compactMap(\.metadata.revision).max(),
                 counts: counts)
+        }
+    }
+
+    /// Removes the staging (`.NAME.partial-PID-N`) and swap (`.NAME.old-PID`) directories
+    /// that a build of `destination` left when it was killed: those whose process is gone.
+    private static func removeAbandonedBuilds(of destination: URL) {
+        let fm = FileManager.default
+        let parent = destination.deletingLastPathComponent()
+        let name = destination.lastPathComponent
+        guard let entries = try? fm.contentsOfDirectory(atPath: parent.path) else { return }
+        for entry in entries {
+            let rest: Substring
+            if entry.hasPrefix(".\(name).partial-") {
+                rest = entry.dropFirst(".\(name).partial-".count)
+            } else if entry.hasPrefix(".\(name).old-") {
+                rest = entry.dropFirst(".\(name).old-".count)
+            } else {
+                continue
+            }
+            guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? fm.removeItem(at: parent.appendingPathComponent(entry))
         }
     }
 
