@@ -24,7 +24,7 @@ public struct HostFinding: Sendable, Hashable, Comparable {
         case note
 
         public static func < (a: Severity, b: Severity) -> Bool {
-            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+            (allCases.firstIndex(of: a) ?? 0) < (allCases.firstIndex(of: b) ?? 0)
         }
     }
 

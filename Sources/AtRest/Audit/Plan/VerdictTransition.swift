@@ -28,7 +28,7 @@ public struct VerdictTransition: Sendable, Hashable, Comparable, CustomStringCon
         case settles
 
         public static func < (a: Effect, b: Effect) -> Bool {
-            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+            (allCases.firstIndex(of: a) ?? 0) < (allCases.firstIndex(of: b) ?? 0)
         }
     }
 

@@ -18,6 +18,6 @@ public enum Verdict: String, Sendable, Hashable, Codable, CaseIterable, Comparab
     case exempt
 
     public static func < (a: Verdict, b: Verdict) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        (allCases.firstIndex(of: a) ?? 0) < (allCases.firstIndex(of: b) ?? 0)
     }
 }
