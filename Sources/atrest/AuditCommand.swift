@@ -41,13 +41,8 @@ struct AuditCommand: ParsableCommand {
     var history = false
 
     func run() throws {
-        let configuration: EncryptionConfiguration
-        do {
-            configuration = try EncryptionConfiguration(contentsOf: configPath)
-        } catch {
-            throw CommandFailure(message: error.description)
-        }
-        let configSHA256 = (try? Data(contentsOf: URL(fileURLWithPath: configPath))).map { SHA256.hash(Array($0)).hexString } ?? ""
+        let configuration = try ConfigurationInput.load(configPath)
+        let configFile = ConfigurationInput.file(configPath)
         let (index, temporary) = try input.open()
         defer { withExtendedLifetime(temporary) {} }
         if history && index.provenance.counts.revisions == 0 {
@@ -66,7 +61,7 @@ struct AuditCommand: ParsableCommand {
             historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
             keyUsage = try KeyUsage(index: index, configuration: configuration)
         }
-        var report = AuditReport(provenance: index.provenance, configurationPath: configPath, configurationSHA256: configSHA256,
+        var report = AuditReport(provenance: index.provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
                                  history: historyAudit, keyUsage: keyUsage)
         report.failOn = Set(failOn)

@@ -93,13 +93,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         var configuration: EncryptionConfiguration?
-        if let configPath {
-            do {
-                configuration = try EncryptionConfiguration(contentsOf: configPath)
-            } catch {
-                throw CommandFailure(message: error.description)
-            }
-        }
+        if let configPath { configuration = try ConfigurationInput.load(configPath) }
         let (index, temporary) = try open()
         defer { withExtendedLifetime(temporary) {} }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)

@@ -73,13 +73,13 @@ struct PlanCommand: ParsableCommand {
     }
 
     private func plan(current currentPath: String, proposed proposedPath: String) throws {
-        let current = try Self.load(currentPath), proposed = try Self.load(proposedPath)
+        let current = try ConfigurationInput.load(currentPath), proposed = try ConfigurationInput.load(proposedPath)
         let (index, temporary) = try input.open()
         defer { withExtendedLifetime(temporary) {} }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
         let report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
-                                current: Self.file(currentPath), proposed: Self.file(proposedPath), analysis: analysis, limit: limit)
+                                current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
         FileHandle.standardOutput.write(Data(report.render(output).utf8))
         if analysis.audited == 0 {
             FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
@@ -92,7 +92,7 @@ struct PlanCommand: ParsableCommand {
         let (hostPaths, trailingInputs) = input.isGiven ? (compare, []) : try Self.splitCompare(compare)
         guard hostPaths.count >= 2 else { throw ValidationError("--compare needs at least two host configurations") }
         guard Set(hostPaths).count == hostPaths.count else { throw ValidationError("--compare: each host configuration once") }
-        let hosts = try hostPaths.map { HostConfiguration(name: $0, configuration: try Self.load($0)) }
+        let hosts = try hostPaths.map { HostConfiguration(name: $0, configuration: try ConfigurationInput.load($0)) }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let comparison: HostComparison
         var provenance: IndexProvenance?
@@ -104,7 +104,7 @@ struct PlanCommand: ParsableCommand {
         } else {
             comparison = HostComparison(hosts: hosts)
         }
-        let report = HostComparisonReport(hosts: hostPaths.map(Self.file), comparison: comparison, provenance: provenance,
+        let report = HostComparisonReport(hosts: hostPaths.map(ConfigurationInput.file), comparison: comparison, provenance: provenance,
                                           etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), limit: limit)
         FileHandle.standardOutput.write(Data(report.render(output).utf8))
         if !comparison.isSafe { throw ExitCode(1) }
@@ -131,20 +131,6 @@ struct PlanCommand: ParsableCommand {
         defer { try? handle.close() }
         guard let head = try? handle.read(upToCount: 1 << 20) else { return true }
         return head.range(of: Data("EncryptionConfig".utf8)) != nil
-    }
-
-    static func load(_ path: String) throws -> EncryptionConfiguration {
-        do {
-            return try EncryptionConfiguration(contentsOf: path)
-        } catch {
-            throw CommandFailure(message: error.description)
-        }
-    }
-
-    /// The path and the SHA-256 of the file's bytes (which hold keys: only the hash is shown).
-    static func file(_ path: String) -> ConfigurationFile {
-        let sha256 = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { SHA256.hash(Array($0)).hexString } ?? ""
-        return ConfigurationFile(path: path, sha256: sha256)
     }
 }
 

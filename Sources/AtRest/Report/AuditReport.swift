@@ -82,9 +82,7 @@ public struct AuditReport: Sendable {
     /// The whole audit as one versioned document with sorted keys.
     public func json() -> String {
         let s = result.summary
-        func verdicts(_ counts: [Verdict: Int]) -> JSONValue {
-            .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
-        }
+        let verdicts = JSONValue.verdicts
         let resources = s.byResource.keys.sorted().map { name -> JSONValue in
             .object(["resource": .string(name), "verdicts": verdicts(s.byResource[name] ?? [:])])
         }
@@ -112,12 +110,7 @@ public struct AuditReport: Sendable {
         var members: [String: JSONValue] = [
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("Audit"),
-            "input": .object([
-                "files": .array(provenance.inputs.map { .object(["name": .string($0.name), "sha256": .string($0.sha256),
-                                                                   "format": .string($0.format.rawValue)]) }),
-                "revision": provenance.revision.map { .int(Int($0)) } ?? .null,
-                "completeness": .string(provenance.completeness.rawValue),
-            ]),
+            "input": JSONValue.input(provenance),
             "configuration": .object(["path": .string(configurationPath), "sha256": .string(configurationSHA256)]),
             "etcdPrefix": .string(etcdPrefix),
             "totals": .object(["audited": .int(s.audited), "outsidePrefix": .int(result.outsidePrefix), "verdicts": verdicts(s.byVerdict)]),

@@ -1,3 +1,6 @@
+import AtRestAudit
+import AtRestIndex
+
 /// A minimal JSON value with a deterministic serializer: object keys sorted,
 /// integers exact, strings escaped per RFC 8259. Used for machine output that
 /// must be identical from run to run.
@@ -65,5 +68,22 @@ indirect enum JSONValue: Sendable, Hashable {
             }
         }
         out += "\""
+    }
+}
+
+extension JSONValue {
+    /// Counts per verdict, the way every machine report writes them.
+    static func verdicts(_ counts: [Verdict: Int]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
+    }
+
+    /// The input a report speaks for: files with their sha256 and format, revision, completeness.
+    static func input(_ provenance: IndexProvenance) -> JSONValue {
+        .object([
+            "files": .array(provenance.inputs.map { .object(["name": .string($0.name), "sha256": .string($0.sha256),
+                                                               "format": .string($0.format.rawValue)]) }),
+            "revision": provenance.revision.map { .int(Int($0)) } ?? .null,
+            "completeness": .string(provenance.completeness.rawValue),
+        ])
     }
 }

@@ -22,19 +22,6 @@ public struct ConfigurationFile: Sendable, Hashable {
     var json: JSONValue { .object(["path": .string(path), "sha256": .string(sha256)]) }
 }
 
-/// Provenance of the input, shared by both plan reports.
-private func inputJSON(_ provenance: IndexProvenance) -> JSONValue {
-    .object([
-        "files": .array(provenance.inputs.map { .object(["name": .string($0.name), "sha256": .string($0.sha256),
-                                                           "format": .string($0.format.rawValue)]) }),
-        "revision": provenance.revision.map { .int(Int($0)) } ?? .null,
-        "completeness": .string(provenance.completeness.rawValue),
-    ])
-}
-
-private func verdictsJSON(_ counts: [Verdict: Int]) -> JSONValue {
-    .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
-}
 
 private func countsText(_ counts: [String: Int]) -> String {
     counts.sorted { $0.key < $1.key }.map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
@@ -117,7 +104,7 @@ public struct PlanReport: Sendable {
             "entries": .int(a.rewrite.entries),
             "groups": .array(a.rewrite.groups.map {
                 .object(["resource": .string($0.resource), "namespace": $0.namespace.map(JSONValue.string) ?? .null,
-                         "entries": .int($0.entries), "verdicts": verdictsJSON($0.verdicts)])
+                         "entries": .int($0.entries), "verdicts": JSONValue.verdicts($0.verdicts)])
             }),
             "commands": .array(a.rewrite.commands.map { command in
                 let scope: String = switch command.scope {
@@ -133,7 +120,7 @@ public struct PlanReport: Sendable {
         let document: JSONValue = .object([
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("Plan"),
-            "input": inputJSON(provenance),
+            "input": JSONValue.input(provenance),
             "etcdPrefix": .string(etcdPrefix),
             "current": current.json,
             "proposed": proposed.json,
@@ -141,7 +128,7 @@ public struct PlanReport: Sendable {
             "totals": .object([
                 "audited": .int(a.audited), "outsidePrefix": .int(a.outsidePrefix),
                 "unchanged": .int(a.unchanged), "changed": .int(a.audited - a.unchanged),
-                "current": verdictsJSON(a.currentVerdicts), "proposed": verdictsJSON(a.proposedVerdicts),
+                "current": JSONValue.verdicts(a.currentVerdicts), "proposed": JSONValue.verdicts(a.proposedVerdicts),
             ]),
             "breaking": .object([
                 "entries": .int(a.breaking.count),
@@ -331,7 +318,7 @@ public struct HostComparisonReport: Sendable {
             }),
         ]
         if let data = c.data, let provenance {
-            document["input"] = inputJSON(provenance)
+            document["input"] = JSONValue.input(provenance)
             document["etcdPrefix"] = .string(etcdPrefix)
             document["data"] = .object([
                 "audited": .int(data.audited), "outsidePrefix": .int(data.outsidePrefix),

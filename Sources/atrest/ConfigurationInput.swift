@@ -1,0 +1,23 @@
+import AtRestDump
+import AtRestEncryption
+import AtRestReport
+import Foundation
+
+/// The `--config`-style files of the commands: loaded the way the apiserver
+/// would accept them, and identified in reports by their SHA-256 only (they hold keys).
+enum ConfigurationInput {
+    /// The configuration at `path`, or a one-line failure (status 2).
+    static func load(_ path: String) throws -> EncryptionConfiguration {
+        do {
+            return try EncryptionConfiguration(contentsOf: path)
+        } catch {
+            throw CommandFailure(message: error.description)
+        }
+    }
+
+    /// The path and the SHA-256 of the file's bytes.
+    static func file(_ path: String) -> ConfigurationFile {
+        let sha256 = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { SHA256.hash(Array($0)).hexString } ?? ""
+        return ConfigurationFile(path: path, sha256: sha256)
+    }
+}
