@@ -50,7 +50,7 @@ public struct HistoryAudit: Sendable, Hashable {
             if let live, live.modRevision == revision.revision.main { return true }
             if audit.storage == "plaintext" { plaintext += 1 } else { oldKey += 1 }
             let storedAs = audit.storage == "plaintext" ? "plaintext" : [audit.provider, audit.kmsVersion, audit.keyName].compactMap { $0 }.joined(separator: " ")
-            var history = byKey[audit.key] ?? KeyHistory(key: audit.key, resource: audit.group.isEmpty ? audit.resource : "\(audit.resource).\(audit.group)",
+            var history = byKey[audit.key] ?? KeyHistory(key: audit.key, resource: audit.groupResource.description,
                                                         now: Self.describe(live), revisions: [])
             history.revisions.append(RevisionFinding(revision: revision.revision.main, sub: revision.revision.sub,
                                                      storedAs: storedAs, verdict: audit.verdict))

@@ -82,7 +82,7 @@ public struct AuditSummary: Sendable, Hashable {
     mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
         audited += 1
         byVerdict[entry.verdict, default: 0] += 1
-        let resource = entry.group.isEmpty ? entry.resource : "\(entry.resource).\(entry.group)"
+        let resource = entry.groupResource.description
         byResource[resource, default: [:]][entry.verdict, default: 0] += 1
         let storageKey = StorageKey(storage: entry.storage, provider: entry.provider,
                                     keyName: entry.keyName, kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID)

@@ -21,22 +21,15 @@ public struct Auditor {
     public func run(_ index: Index, each: (EntryAudit) throws -> Void = { _ in }) throws -> AuditResult {
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
         var summary = AuditSummary(keeping: keptVerdicts)
-        // Whether a resource's providers include an encrypting one: only then is
-        // identity a fallback that can be removed (an identity-only rule is an exemption).
-        var encrypting: [String: Bool] = [:]
         var outside = 0
         try index.forEachLive { entry in
             guard let audit = auditor.audit(key: entry.key, value: entry.value) else {
                 outside += 1
                 return true
             }
-            let resource = "\(audit.resource).\(audit.group)"
-            let hasEncryptingProvider = encrypting[resource] ?? {
-                let value = configuration.providers(forGroup: audit.group, resource: audit.resource).contains { $0.encrypts }
-                encrypting[resource] = value
-                return value
-            }()
-            summary.add(audit, identityIsAFallback: hasEncryptingProvider)
+            // Identity is a fallback that can be removed only where the resource's providers
+            // also encrypt (an identity-only rule is an exemption).
+            summary.add(audit, identityIsAFallback: auditor.encrypts(audit.groupResource))
             try each(audit)
             return true
         }

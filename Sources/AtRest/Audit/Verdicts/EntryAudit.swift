@@ -28,6 +28,9 @@ public struct EntryAudit: Sendable, Hashable {
     /// prefix it carries, that is, the key that failed to decrypt it.
     public var claimedBy: ReadPosition? = nil
 
+    /// The resource as an EncryptionConfiguration names it (`secrets`, `deployments.apps`).
+    public var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
+
     /// Where in a resource's provider list a value was read.
     public struct ReadPosition: Sendable, Hashable {
         public var provider: Int

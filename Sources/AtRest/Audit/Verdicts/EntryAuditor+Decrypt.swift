@@ -34,7 +34,7 @@ extension EntryAuditor {
         // (built-ins, custom resources, unknown built-ins, exemptions).
         guard let audit = audit(key: key, value: value) else { return nil }
         if audit.verdict == .exempt { return .plaintext(SecretBytes(Array(value)), readBy: nil) }
-        let chain = chain(for: GroupResource(group: audit.group, resource: audit.resource))
+        let chain = chain(for: audit.groupResource)
         switch chain.read(value, etcdKey: key, keepingPlaintext: true) {
         case .read(let index, let decrypted):
             let entry = chain.entries[index]

@@ -86,6 +86,11 @@ public final class EntryAuditor {
         entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
     }
 
+    /// Whether any provider the configuration lists for `groupResource` encrypts.
+    public func encrypts(_ groupResource: GroupResource) -> Bool {
+        chain(for: groupResource).entries.contains { $0.providerType != "identity" }
+    }
+
     func chain(for groupResource: GroupResource) -> ProviderChain {
         if let chain = chains[groupResource] { return chain }
         let chain = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource))

@@ -203,7 +203,7 @@ public struct InspectReport {
             out += "  outside the etcd prefix: no rule applies, no verdict\n"
             return out
         }
-        let groupResource = GroupResource(group: audit.group, resource: audit.resource)
+        let groupResource = audit.groupResource
         if audit.verdict != .exempt {
             out += "  providers for \(groupResource), in order (the first writes):\n"
             for (index, provider) in configuration.providers(forGroup: audit.group, resource: audit.resource).enumerated() {

@@ -67,7 +67,7 @@ extension AuditReport {
 
     /// The resource of an entry as the summary names it (`secrets`, `deployments.apps`).
     static func resourceName(_ entry: EntryAudit) -> String {
-        entry.group.isEmpty ? entry.resource : "\(entry.resource).\(entry.group)"
+        entry.groupResource.description
     }
 
     /// The verdicts reported one by one as findings (SARIF rules), most severe first.
