@@ -58,7 +58,7 @@ public enum IndexBuilder {
                               progress: ((_ done: UInt64, _ total: UInt64?) -> Void)?) throws -> IndexProvenance {
         let environment: LMDBEnvironment
         do { environment = try LMDBEnvironment(directory: path, readOnly: false) } catch { throw IndexError.lmdb(error, path: path) }
-        var writer = try IndexWriter(environment: environment, path: path)
+        var writer = try IndexWriter(environment: environment)
         let summary = try ExportReading.read(inputs, options: options, into: &writer, progress: progress)
         return try writer.finish { counts in
             let (completeness, reason) = IndexProvenance.Completeness.from(summary.completeness)

@@ -10,7 +10,6 @@ import Foundation
 /// removes it, and every revision is kept in `history`.
 final class IndexWriter: DumpSink {
     private let environment: LMDBEnvironment
-    private let path: String
     private var txn: LMDBTransaction
     private let live: MDB_dbi
     private let history: MDB_dbi
@@ -22,9 +21,8 @@ final class IndexWriter: DumpSink {
 
     private static let batchLimit = 32 << 20
 
-    init(environment: LMDBEnvironment, path: String) throws {
+    init(environment: LMDBEnvironment) throws {
         self.environment = environment
-        self.path = path
         txn = try LMDBTransaction(environment: environment, readOnly: false)
         live = try environment.openDatabase(IndexLayout.liveDatabase, in: txn, create: true)
         history = try environment.openDatabase(IndexLayout.historyDatabase, in: txn, create: true)
