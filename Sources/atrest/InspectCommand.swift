@@ -180,13 +180,13 @@ struct InspectCommand: ParsableCommand {
 
     private var inputName: String { indexDirectory.map { "index \($0)" } ?? (input ?? "the input") }
 
+    /// Opens the input the way every command does (`InputOptions.open`).
     private func open() throws -> (Index, TemporaryIndex?) {
-        if let indexDirectory { return (try Index(directory: indexDirectory), nil) }
-        guard let input else { throw ValidationError("give an input file") }
-        let progress = ProgressBar(label: "reading")
-        defer { progress.finish() }
-        let temporary = try IndexBuilder.buildTemporary(inputs: [input], options: ReadOptions(skipHashCheck: skipHashCheck), progress: progress.update)
-        return (temporary.index, temporary)
+        var options = InputOptions()
+        options.inputs = input.map { [$0] } ?? []
+        options.indexDirectory = indexDirectory
+        options.skipHashCheck = skipHashCheck
+        return try options.open()
     }
 
     /// One pass over the history for all wanted keys: every revision's summary,
