@@ -127,12 +127,12 @@ public struct InspectReport {
     private func legend(_ annotation: ValueAnnotation) -> String {
         guard !annotation.regions.isEmpty || !annotation.problems.isEmpty else { return "" }
         var out = "\nlegend\n"
-        var table = InspectTable(columns: ["  offset", "bytes", "region", "what"])
+        var table = TextTable(["  offset", "bytes", "region", "what"].map { ($0, .left) })
         for region in annotation.regions {
             table.add(["  " + HexDump.offsetText(region.range.lowerBound), "\(region.range.count)",
                        String(repeating: "  ", count: region.depth) + region.label, region.detail])
         }
-        out += table.render()
+        out += table.render(indent: "")
         for problem in annotation.problems { out += "  note: \(problem)\n" }
         return out
     }
@@ -177,14 +177,14 @@ public struct InspectReport {
 
     public static func historyText(_ history: [InspectedRevision], shown: Int64) -> String {
         var out = "\nhistory   \(history.count) revision\(history.count == 1 ? "" : "s") of this key in the input\n"
-        var table = InspectTable(columns: ["  revision", "change", "bytes", "storage"])
+        var table = TextTable(["  revision", "change", "bytes", "storage"].map { ($0, .left) })
         for revision in history {
             let marker = revision.revision.main == shown && !revision.tombstone ? "  * " : "    "
             let number = revision.revision.sub == 0 ? "\(revision.revision.main)" : "\(revision.revision.main).\(revision.revision.sub)"
             table.add([marker + number, revision.tombstone ? "delete" : "put", revision.tombstone ? "-" : "\(revision.valueSize)",
                        revision.tombstone ? "(tombstone)" : revision.storage])
         }
-        out += table.render()
+        out += table.render(indent: "")
         out += "  (* = shown)\n"
         return out
     }
@@ -303,28 +303,4 @@ public struct InspectReport {
     }
 
     static func bytes(_ count: Int) -> String { count == 1 ? "1 byte" : "\(count) bytes" }
-}
-
-/// Left-aligned columns, two spaces apart, no trailing blanks. (Local rather than
-/// the stats table: inspect's cells carry their own indentation.)
-struct InspectTable {
-    private let headers: [String]
-    private var rows: [[String]] = []
-
-    init(columns: [String]) { headers = columns }
-
-    mutating func add(_ row: [String]) { rows.append(row) }
-
-    func render() -> String {
-        let all = [headers] + rows
-        let widths = headers.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
-        return all.map { row in
-            var line = headers.indices.map { column -> String in
-                let cell = row.indices.contains(column) ? row[column] : ""
-                return cell + String(repeating: " ", count: widths[column] - cell.count)
-            }.joined(separator: "  ")
-            while line.hasSuffix(" ") { line.removeLast() }
-            return line
-        }.joined(separator: "\n") + "\n"
-    }
 }
