@@ -133,7 +133,7 @@ import Testing
         // "secrets" with a Latin-1 é, as an editor set to ISO-8859-1 would save it.
         let bytes = Array("apiVersion: v1\nkind: EncryptionConfig\nresources:\n  - resources: [secr".utf8) + [0xE9] + Array("ts]\n".utf8)
         let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "latin1.yaml") }
-        #expect(error?.description == "latin1.yaml:4: byte 69: not valid UTF-8")
+        #expect(error?.description == "latin1.yaml: line 4 (byte 69): not valid UTF-8")
     }
 
     @Test func jsonThatIsNotUTF8IsRefusedToo() throws {

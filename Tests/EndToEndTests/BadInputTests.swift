@@ -16,12 +16,16 @@ import Testing
         return (path, directory)
     }
 
-    /// Expects exit status 2 and exactly one line on standard error, starting with `atrest: ` and `prefix`.
-    private func expectRefused(_ result: AtRestBinary.Result, _ prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// Expects exit status 2 and exactly one line on standard error: `atrest: ` and `prefix`, ending with the
+    /// error's stable identifier.
+    private func expectRefused(_ result: AtRestBinary.Result, _ prefix: String, _ identifier: String,
+                               sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.status == 2, "exit \(result.status); stderr: \(result.stderr)", sourceLocation: sourceLocation)
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: true)
         #expect(lines.count == 1, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
         #expect(lines.first?.hasPrefix("atrest: " + prefix) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(lines.first?.hasSuffix("[\(identifier)]") == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stdout.isEmpty, "stdout: \(result.stdout.prefix(500))", sourceLocation: sourceLocation)
     }
 
     // MARK: JSON exports
@@ -32,13 +36,13 @@ import Testing
         text.removeSubrange(header)
         let (path, directory) = try file(Array(text.utf8), "no-header.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 0: a JSON document without \"header\"")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 0: a JSON document without \"header\"", "dump.unknown-format")
     }
 
     @Test func emptyObjectIsRefused() throws {
         let (path, directory) = try file(Array("{}\n".utf8), "empty-object.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 0: a JSON document without \"header\"")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 0: a JSON document without \"header\"", "dump.unknown-format")
     }
 
     @Test func invalidUTF8InAMemberAtrestIgnoresIsRefusedAtTheByte() throws {
@@ -46,7 +50,7 @@ import Testing
         let damaged = Array(#"{"note":"ok"#.utf8) + [0xC0, 0xAF] + Array(#"","#.utf8) + export.dropFirst()
         let (path, directory) = try file(damaged, "bad-utf8.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 11: invalid UTF-8 (byte 0xC0) inside a string")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte 11: invalid UTF-8 (byte 0xC0) inside a string", "dump.malformed-json")
     }
 
     @Test func invalidUTF8InABase64KeyIsRefusedAtTheByte() throws {
@@ -57,7 +61,7 @@ import Testing
         export[damaged] = 0xFF
         let (path, directory) = try file(export, "bad-key.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(damaged): invalid UTF-8 (byte 0xFF)")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(damaged): invalid UTF-8 (byte 0xFF)", "dump.malformed-json")
     }
 
     @Test func valueOverTheStringLimitIsRefusedAtItsOpeningQuote() throws {
@@ -65,7 +69,7 @@ import Testing
         let body = [UInt8](repeating: UInt8(ascii: "Q"), count: 40 << 20)
         let (path, directory) = try file(head + body + Array(#""}],"count":1}"#.utf8), "long-value.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): value: a string longer than 32 MiB")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): value: a string longer than 32 MiB", "dump.malformed-json")
     }
 
     @Test func keyOf100MiBIsRefusedWithoutReadingItAll() throws {
@@ -81,21 +85,21 @@ import Testing
         for _ in 0..<(100 / 3 + 1) { try handle.write(contentsOf: chunk) }
         try handle.write(contentsOf: Array(#""}],"count":1}"#.utf8))
         try handle.close()
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): key: a string longer than 32 MiB")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): key: a string longer than 32 MiB", "dump.malformed-json")
     }
 
     @Test func millionNestedArraysAreRefusedNotOverflowed() throws {
         let text = #"{"header":{"revision":2},"x":"# + String(repeating: "[", count: 1_000_000)
         let (path, directory) = try file(Array(text.utf8), "deep.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte ")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte ", "dump.malformed-json")
     }
 
     @Test func refusedExportLeavesNoIndex() throws {
         let (path, directory) = try file(Array(#"{"kvs":[{"key":"L2E=","value":"eA=="}],"count":1}"#.utf8), "no-header.json")
         defer { try? FileManager.default.removeItem(at: directory) }
         let index = directory.appendingPathComponent("index").path
-        expectRefused(try AtRestBinary.run(["index", path, "--index", index]), "\(path): byte 0:")
+        expectRefused(try AtRestBinary.run(["index", path, "--index", index]), "\(path): byte 0:", "dump.unknown-format")
         #expect(!FileManager.default.fileExists(atPath: index))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "no-header.json" }
         #expect(leftovers.isEmpty, "\(leftovers)")
@@ -138,16 +142,16 @@ import Testing
         let bytes = Array("apiVersion: v1\nkind: EncryptionConfig\nresources:\n  - resources: [secr".utf8) + [0xE9] + Array("ts]\n    providers: [{identity: {}}]\n".utf8)
         let (path, directory) = try file(bytes, "latin1.yaml")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path):4: byte 69: not valid UTF-8")
+        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path): line 4 (byte 69): not valid UTF-8", "config.error")
         let export = Fixtures.path(Self.realExport)
-        expectRefused(try AtRestBinary.run(["audit", export, "--config", path]), "\(path):4: byte 69: not valid UTF-8")
+        expectRefused(try AtRestBinary.run(["audit", export, "--config", path]), "\(path): line 4 (byte 69): not valid UTF-8", "config.error")
     }
 
     @Test func deeplyNestedConfigurationIsRefusedWithItsLine() throws {
         let yaml = "apiVersion: v1\nkind: EncryptionConfig\nresources:\n" + String(repeating: "- ", count: 500_000) + "x\n"
         let (path, directory) = try file(Array(yaml.utf8), "deep.yaml")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path):4: invalid YAML: nested deeper than 1000 levels")
+        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path):4: invalid YAML: nested deeper than 1000 levels", "config.error")
     }
 
     @Test func configurationWithAMillionKeysIsRefusedAtTheSizeLimit() throws {
@@ -155,6 +159,6 @@ import Testing
             + (0..<1_000_000).map { "            - {name: k\($0), secret: c2VjcmV0IGlzIHNlY3VyZQ==}\n" }.joined()
         let (path, directory) = try file(Array(yaml.utf8), "many-keys.yaml")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path): byte 1048576: larger than 1 MiB")
+        expectRefused(try AtRestBinary.run(["config", "check", path]), "\(path): byte 1048576: larger than 1 MiB", "config.error")
     }
 }

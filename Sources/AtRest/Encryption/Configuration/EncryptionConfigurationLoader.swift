@@ -22,12 +22,15 @@ public struct ConfigurationLoadError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `FILE:LINE: message` (`FILE: message` without a line), one line, compiler style; a byte offset
-    /// follows as `byte N: ` (`FILE:LINE: byte N: message`, or `FILE: byte N: message`).
+    /// `FILE:LINE: message` (`FILE: message` without a line), one line, compiler style. With a byte offset,
+    /// the form of input errors: `FILE: line L (byte N): message`, or `FILE: byte N: message`.
     public var description: String {
-        let file = line.map { "\(sourcePath):\($0):" } ?? "\(sourcePath):"
-        let byte = byteOffset.map { " byte \($0):" } ?? ""
-        return "\(file)\(byte) \(message)"
+        switch (line, byteOffset) {
+        case (let line?, let byte?): return "\(sourcePath): line \(line) (byte \(byte)): \(message)"
+        case (nil, let byte?): return "\(sourcePath): byte \(byte): \(message)"
+        case (let line?, nil): return "\(sourcePath):\(line): \(message)"
+        case (nil, nil): return "\(sourcePath): \(message)"
+        }
     }
 }
 
