@@ -120,8 +120,8 @@ final class JSONScanner {
     }
 
     private func tooLong(_ context: String) -> DumpError {
-        malformed("\(context): a string longer than \(JSONScanner.maxStringBytes >> 20) MiB; "
-                  + "etcd stores no key or value that large (its request limit is 1.5 MiB by default)")
+        malformed("\(context): a string longer than \(JSONScanner.maxStringBytes >> 20) MiB; refusing it "
+                  + "(etcd's request limit is 1.5 MiB by default, and 10 MiB the most it recommends)")
     }
 
     /// Reads a string value (next byte must be `"`), unescaping JSON escapes, and
