@@ -105,8 +105,8 @@ public enum EncryptionConfigurationLoader {
         }
         // The apiserver's own words (`loadDataAndHash`).
         if bytes.isEmpty { throw fail(nil, "encryption provider configuration file \(GoFormat.quote(sourcePath)) is empty") }
-        // The apiserver's YAML reader refuses them too (yaml.v2 `readerc.go`); its JSON reader would turn them into
-        // U+FFFD, silently changing a key name: either way the file is damaged, so say where.
+        // Bytes that are not UTF-8: the apiserver's YAML reader refuses them too (yaml.v2 `readerc.go`), its JSON
+        // reader would turn them into U+FFFD and silently rename a key. Either way the file is damaged: say where.
         if let (offset, _) = bytes.withUnsafeBytes({ UTF8Validation.firstProblem(in: $0) }) {
             let line = bytes[..<offset].reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
             throw ConfigurationLoadError(sourcePath: sourcePath, line: line, byteOffset: offset, message: "not valid UTF-8")
