@@ -28,6 +28,25 @@ import Testing
         #expect(result.stdout.isEmpty, "stdout: \(result.stdout.prefix(500))", sourceLocation: sourceLocation)
     }
 
+    // MARK: Line formats
+
+    @Test(arguments: ["fields", "hex", "plain"])
+    func aLineOfAnyLineFormatLongerThanAtrestBuffersIsRefusedAtItsStart(_ format: String) throws {
+        // 100 MiB on one line: over the 40 MiB a line may take, far over anything etcd stores.
+        let long = [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20) + [0x0A]
+        let bytes: [UInt8]
+        switch format {
+        case "fields": bytes = Array("\"ClusterID\" : 1\n\"MemberID\" : 2\n\"Revision\" : 3\n\"RaftTerm\" : 2\n\"Key\" : \"".utf8) + long
+        case "hex": bytes = Array("\\x2f\\x61\n\\x".utf8) + long
+        default: bytes = Array("/registry/a\n".utf8) + long
+        }
+        let (path, directory) = try file(bytes, "long.\(format).txt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The error points at the start of the long line.
+        let start = (bytes[..<(bytes.count - long.count)].lastIndex(of: 0x0A) ?? -1) + 1
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(start): a single line or token is longer than 40 MiB", "dump.too-large")
+    }
+
     // MARK: JSON exports
 
     @Test func realExportWithoutItsHeaderIsRefusedAtTheDocument() throws {
@@ -69,7 +88,7 @@ import Testing
         let body = [UInt8](repeating: UInt8(ascii: "Q"), count: 40 << 20)
         let (path, directory) = try file(head + body + Array(#""}],"count":1}"#.utf8), "long-value.json")
         defer { try? FileManager.default.removeItem(at: directory) }
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): value: a string longer than 32 MiB", "dump.malformed-json")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): value: a string longer than 32 MiB", "dump.too-large")
     }
 
     @Test func keyOf100MiBIsRefusedWithoutReadingItAll() throws {
@@ -85,7 +104,7 @@ import Testing
         for _ in 0..<(100 / 3 + 1) { try handle.write(contentsOf: chunk) }
         try handle.write(contentsOf: Array(#""}],"count":1}"#.utf8))
         try handle.close()
-        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): key: a string longer than 32 MiB", "dump.malformed-json")
+        expectRefused(try AtRestBinary.run(["stats", path]), "\(path): byte \(head.count - 1): key: a string longer than 32 MiB", "dump.too-large")
     }
 
     @Test func millionNestedArraysAreRefusedNotOverflowed() throws {

@@ -24,7 +24,6 @@ final class JSONScanner {
 
     init(stream: ByteStream) {
         self.stream = stream
-        stream.oversizeCode = .malformedJSON
     }
 
     var name: String { stream.name }
@@ -120,7 +119,7 @@ final class JSONScanner {
     }
 
     private func tooLong(_ context: String) -> DumpError {
-        malformed("\(context): a string longer than \(JSONScanner.maxStringBytes >> 20) MiB; refusing it "
+        DumpError(.tooLarge, file: name, at: .byte(offset), "\(context): a string longer than \(JSONScanner.maxStringBytes >> 20) MiB; refusing it "
                   + "(etcd's request limit is 1.5 MiB by default, and 10 MiB the most it recommends)")
     }
 
