@@ -51,9 +51,7 @@ struct AuditCommand: ParsableCommand {
             // Keep every entry of the failing verdicts, so that every rendering can name them.
             let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
             let stdout = StandardOutput()
-            let result = try auditor.run(index) { entry in
-                if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }
-            }
+            let result = try auditor.run(index, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
             var historyAudit: HistoryAudit?
             var keyUsage: KeyUsage?
             if history {

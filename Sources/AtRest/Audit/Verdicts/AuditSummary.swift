@@ -79,6 +79,13 @@ public struct AuditSummary: Sendable, Hashable {
         keptVerdicts = verdicts.union([.undecryptable])
     }
 
+    /// Whether `add` keeps `entry`'s key (as a finding or an example), so it must be named.
+    func keepsKey(of entry: EntryAudit, identityIsAFallback: Bool) -> Bool {
+        if keptVerdicts.contains(entry.verdict) { return true }
+        guard let readBy = entry.readBy else { return false }
+        return readBy.providerType == "identity" && identityIsAFallback && readByIdentityExamples.count < Self.exampleLimit
+    }
+
     mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
         audited += 1
         byVerdict[entry.verdict, default: 0] += 1

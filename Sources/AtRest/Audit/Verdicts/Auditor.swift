@@ -1,3 +1,4 @@
+import AtRestDump
 import AtRestEncryption
 import AtRestIndex
 
@@ -16,21 +17,26 @@ public struct Auditor {
         self.keptVerdicts = keptVerdicts
     }
 
-    /// Audits every live entry in key order. `each` sees every verdict as it is
-    /// made (for JSONL output), so nothing per entry is held in memory.
-    public func run(_ index: Index, each: (EntryAudit) throws -> Void = { _ in }) throws -> AuditResult {
+    /// Audits every live entry in key order. `each`, when given, sees every verdict
+    /// as it is made (for JSONL output), so nothing per entry is held in memory.
+    public func run(_ index: Index, each: ((EntryAudit) throws -> Void)? = nil) throws -> AuditResult {
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
         var summary = AuditSummary(keeping: keptVerdicts)
         var outside = 0
         try index.forEachLive { entry in
-            guard let audit = auditor.audit(key: entry.key, value: entry.value) else {
+            // The escaped key is built only for entries that are printed or kept.
+            guard var audit = auditor.audit(key: entry.key, value: entry.value, namingKey: each != nil) else {
                 outside += 1
                 return true
             }
             // Identity is a fallback that can be removed only where the resource's providers
             // also encrypt (an identity-only rule is an exemption).
-            summary.add(audit, identityIsAFallback: auditor.encrypts(audit.groupResource))
-            try each(audit)
+            let identityIsAFallback = auditor.encrypts(audit.groupResource)
+            if each == nil && summary.keepsKey(of: audit, identityIsAFallback: identityIsAFallback) {
+                audit.key = EscapedBytes.string(entry.key)
+            }
+            summary.add(audit, identityIsAFallback: identityIsAFallback)
+            try each?(audit)
             return true
         }
         for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }

@@ -18,10 +18,16 @@ public final class EntryAuditor {
 
     /// The verdict for one entry; `nil` when the key is outside the prefix.
     public func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> EntryAudit? {
+        audit(key: key, value: value, namingKey: true)
+    }
+
+    /// The verdict for one entry. Without `namingKey` the escaped key is left empty:
+    /// a whole-index audit names only the entries it prints or keeps.
+    func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool) -> EntryAudit? {
         guard let kind = resolver.resolve(key) else { return nil }
         let storageClass = StorageClassifier.classify(value)
         let label = StorageLabel(storageClass)
-        var audit = EntryAudit(key: EscapedBytes.string(key), group: "", resource: "", namespace: nil, name: "",
+        var audit = EntryAudit(key: namingKey ? EscapedBytes.string(key) : "", group: "", resource: "", namespace: nil, name: "",
                                storage: label.storage, provider: label.storage == "plaintext" ? "identity" : label.kind,
                                keyName: label.keyName, kmsVersion: label.kmsVersion, kmsKeyID: label.keyID,
                                verdict: .undecryptable, reason: "", readBy: nil)
