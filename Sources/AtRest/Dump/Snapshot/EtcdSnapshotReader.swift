@@ -44,12 +44,17 @@ public struct SnapshotReader: Sendable {
         // Top-level buckets are the root bucket's leaf elements with bucketLeafFlag (bbolt `tx.go: Tx.Bucket`).
         var keyBucket: BoltBucketRoot?
         var metaBucket: BoltBucketRoot?
+        var otherBuckets: [(name: String, root: BoltBucketRoot)] = []
         try tree.walk(.page(meta.root)) { element in
             guard element.isBucket else { return }
+            let name = EscapedBytes.string(Array(element.key))
+            let root = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: name, file: displayName)
             if keyBucket == nil, Self.equals(element.key, Self.keyBucketName) {
-                keyBucket = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: "key", file: displayName)
+                keyBucket = root
             } else if metaBucket == nil, Self.equals(element.key, Self.metaBucketName) {
-                metaBucket = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: "meta", file: displayName)
+                metaBucket = root
+            } else {
+                otherBuckets.append((name, root))
             }
         }
 
@@ -65,6 +70,9 @@ public struct SnapshotReader: Sendable {
         try tree.walk(keyBucket) { element in
             last = try deliver(element, after: last, into: &sink)
         }
+        // `lease`, `members`, `auth`, `alarm`, `cluster` …: their values are not needed, but a
+        // snapshot is only complete when their trees are sound too (page ids, cycles, headers).
+        for bucket in otherBuckets { try checkBucket(bucket.root, name: bucket.name, tree: tree, depth: 1) }
         tree.reportFinished()
 
         // etcd `mvcc/kvstore.go: restore` sets currentRev = max(last key revision, compactMainRev):
@@ -132,6 +140,24 @@ public struct SnapshotReader: Sendable {
             }
         }
         return entry
+    }
+
+    /// Walks a bucket's tree, and those of buckets nested in it, checking structure
+    /// only (the walk checks every page; values are not decoded).
+    private func checkBucket(_ root: BoltBucketRoot, name: String, tree: BoltTree, depth: Int) throws {
+        var nested: [(name: String, root: BoltBucketRoot)] = []
+        try tree.walk(root) { element in
+            guard element.isBucket else { return }
+            let child = "\(name)/\(EscapedBytes.string(Array(element.key)))"
+            nested.append((child, try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: child, file: displayName)))
+        }
+        for bucket in nested {
+            guard depth < BoltTree.maximumDepth else {
+                throw DumpError(.badPage, file: displayName, at: .page(bucket.root.foundOn),
+                                "buckets nested more than \(BoltTree.maximumDepth) deep at \(bucket.name)")
+            }
+            try checkBucket(bucket.root, name: bucket.name, tree: tree, depth: depth + 1)
+        }
     }
 
     /// The `meta` bucket (etcd `mvcc/kvstore.go`, `etcdserver/cindex`): `consistent_index`
