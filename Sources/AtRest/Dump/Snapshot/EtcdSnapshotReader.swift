@@ -88,15 +88,16 @@ public struct SnapshotReader: Sendable {
     /// Decodes one `key` bucket element and hands it to the sink; returns the last good revision.
     private func deliver(_ element: BoltLeafElement, after last: Revision?, into sink: inout some DumpSink) throws -> Revision? {
         let location = Location.page(element.pageID)
+        // The bucket flag and the key are structure, not data: etcd never nests buckets
+        // and writes only revision keys here. Either damaged means the revision is
+        // unknown, so the entry cannot even be counted in its place: the page is bad.
         guard !element.isBucket else {
-            // etcd never nests buckets; a bucket here has no KeyValue.
-            try sink.refused(Refusal(reason: .malformedKeyValue, file: displayName, location: location))
-            return last
+            throw DumpError(.badPage, file: displayName, at: location,
+                            "a key bucket element on page \(element.pageID) is marked as a nested bucket (etcd writes none)")
         }
         guard let (revision, tombstone) = Self.parseRevisionKey(element.key) else {
-            let key = (try? Self.decodeKeyValue(element.value))?.key
-            try sink.refused(Refusal(reason: .malformedRevisionKey, file: displayName, location: location, key: key))
-            return last
+            throw DumpError(.badPage, file: displayName, at: location,
+                            "a key bucket element on page \(element.pageID) has a \(element.key.count)-byte key that is not a revision (8-byte main, '_', 8-byte sub, optional 't')")
         }
         // bbolt keeps keys sorted and revisions are big-endian, so tree order is revision order.
         if let last, !(last < revision) {
