@@ -66,10 +66,14 @@ import AtRestTestSupport
     }
 
     static func read(_ path: String, skipHashCheck: Bool) throws -> Reading {
+        try salvage(path, salvaging: false).reading
+    }
+
+    static func salvage(_ path: String, salvaging: Bool = true) throws -> (reading: Reading, report: SalvageReport?) {
         var sink = Sink()
-        let result = try SnapshotReader(path: path, displayName: "damaged.db", skipHashCheck: skipHashCheck).read(into: &sink)
-        return Reading(changes: sink.changes, refusals: sink.refusals, revision: result.metadata.revision,
-                       consistentIndex: result.metadata.consistentIndex)
+        let result = try SnapshotReader(path: path, displayName: "damaged.db", skipHashCheck: false, salvage: salvaging).read(into: &sink)
+        return (Reading(changes: sink.changes, refusals: sink.refusals, revision: result.metadata.revision,
+                        consistentIndex: result.metadata.consistentIndex), result.metadata.salvage)
     }
 
     /// Reads `bytes` and applies the oracle; returns whether it failed with an error.
@@ -299,5 +303,66 @@ import AtRestTestSupport
         bytes[bytes.count - 1] ^= 0xFF
         try check(bytes, "trailer flipped, --skip-hash-check", into: &tally, skipHashCheck: true)
         #expect(tally.identical == 1)
+    }
+
+    // MARK: --salvage
+
+    @Test func salvageOfASoundSnapshotIsTheNormalCompleteRead() throws {
+        let path = directory.appendingPathComponent("sound.db").path
+        try Data(original).write(to: URL(fileURLWithPath: path))
+        let (reading, report) = try Self.salvage(path)
+        #expect(report == nil)
+        #expect(reading == expected)
+    }
+
+    @Test func salvageRecoversEveryRevisionWhenBothMetaPagesAreZeroed() throws {
+        var bytes = original
+        bytes.replaceSubrange(0..<(2 * layout.pageSize), with: [UInt8](repeating: 0, count: 2 * layout.pageSize))
+        let path = directory.appendingPathComponent("zeroed-metas.db").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: DumpError.self) { _ = try Self.read(path, skipHashCheck: false) }
+        let (reading, report) = try Self.salvage(path)
+        #expect(reading.changes == expected.changes)
+        #expect(reading.refusals.isEmpty)
+        // Pages 0 and 1, and possibly freed pages that no longer hold a page (continuations of old overflow spans).
+        let unreadable = try #require(report?.unreadable)
+        #expect(unreadable.first == 0...1)
+        let treePages = Set(layout.keyBucket.map(\.id))
+        #expect(unreadable.dropFirst().allSatisfy { range in !range.contains { treePages.contains($0) } })
+        #expect(report?.recovered == expected.changes.count)
+        #expect(report?.cause.contains("both meta pages are invalid") == true)
+    }
+
+    @Test func salvageReportsADestroyedLeafAndRecoversTheRest() throws {
+        let leaves = layout.keyBucket.filter { !$0.isBranch && $0.overflow == 0 }
+        let victim = try #require(leaves.dropFirst().first)
+        var bytes = original
+        let start = Int(victim.id) * layout.pageSize
+        bytes.replaceSubrange(start..<(start + layout.pageSize), with: [UInt8](repeating: 0xA5, count: layout.pageSize))
+        let path = directory.appendingPathComponent("leaf-gone.db").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (reading, report) = try Self.salvage(path)
+        let unreadable = try #require(report?.unreadable)
+        #expect(unreadable.contains { $0.contains(victim.id) })
+        #expect(!unreadable.contains { $0.contains(0) || $0.contains(1) })
+        // Every recovered revision is byte-identical to the snapshot's; what is missing was on the destroyed page.
+        #expect(Self.isOrderedSubset(reading.changes, of: expected.changes))
+        let victimRevisions = Set(leafRevisions(victim.id))
+        let missing = expected.changes.filter { change in !reading.changes.contains(change) }
+        #expect(!victimRevisions.isEmpty)
+        #expect(missing.allSatisfy { victimRevisions.contains($0.revision) })
+        #expect(reading.changes.count >= expected.changes.count - victimRevisions.count)
+    }
+
+    /// The revisions the undamaged leaf page `id` holds.
+    private func leafRevisions(_ id: UInt64) -> [Revision] {
+        let base = Int(id) * layout.pageSize
+        func le(_ at: Int, _ width: Int) -> Int { (0..<width).reduce(0) { $0 | Int(original[at + $1]) << (8 * $1) } }
+        func be(_ at: Int) -> Int64 { (0..<8).reduce(0) { $0 << 8 | Int64(original[at + $1]) } }
+        return (0..<le(base + 10, 2)).map { index in
+            let element = base + 16 + index * 16
+            let key = element + le(element + 4, 4)
+            return Revision(main: be(key), sub: be(key + 9))
+        }
     }
 }

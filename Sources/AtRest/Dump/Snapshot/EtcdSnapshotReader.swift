@@ -14,16 +14,21 @@ public struct SnapshotReader: Sendable {
     public let path: String
     public let displayName: String
     public let skipHashCheck: Bool
+    /// Recover what is reachable from a damaged file instead of failing (`--salvage`).
+    public let salvage: Bool
 
     /// - Parameters:
     ///   - path: the file to read.
     ///   - displayName: how errors and refusals name the file (as given on the command line).
     ///   - skipHashCheck: read a snapshot whose sha256 trailer does not match, like
     ///     `etcdctl snapshot restore --skip-hash-check`.
-    public init(path: String, displayName: String, skipHashCheck: Bool = false) {
+    ///   - salvage: when the file cannot be read whole, recover the `key` bucket leaves a
+    ///     page scan finds (`SnapshotSalvage`) and report it in `metadata.salvage`.
+    public init(path: String, displayName: String, skipHashCheck: Bool = false, salvage: Bool = false) {
         self.path = path
         self.displayName = displayName
         self.skipHashCheck = skipHashCheck
+        self.salvage = salvage
     }
 
     /// Streams every revision of the `key` bucket, in revision order, to `sink.history(...)`; returns the metadata.
@@ -37,7 +42,35 @@ public struct SnapshotReader: Sendable {
     public func read(into sink: inout some DumpSink,
                      progress: ((_ done: UInt64, _ total: UInt64) -> Void)? = nil) throws -> (metadata: ExportMetadata, byteCount: UInt64, sha256: [UInt8]) {
         let file = try SnapshotFile(path: path, displayName: displayName)
-        let trailer = try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck)
+        let trailer = try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck || salvage)
+        guard salvage else {
+            let metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            return (metadata, file.size, trailer.fileSHA256)
+        }
+        // Salvage: a dry run tells a sound file (read normally, complete) from a damaged one.
+        var probe = DiscardingSink()
+        let cause: DumpError
+        do {
+            _ = try readTree(file, trailer: trailer, into: &probe, progress: nil)
+            let metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            return (metadata, file.size, trailer.fileSHA256)
+        } catch let error as DumpError {
+            cause = error
+        }
+        let salvager = SnapshotSalvage(file: file, databaseSize: trailer.databaseSize,
+                                       pageSize: SnapshotSalvage.pageSize(of: file, databaseSize: trailer.databaseSize))
+        let (report, last) = try salvager.scan(into: &sink, displayName: displayName, cause: "\(cause.location): \(cause.message)")
+        var metadata = ExportMetadata(format: trailer.status == .absent ? .bboltDB : .snapshot)
+        metadata.trailer = trailer.status
+        metadata.revision = last?.main
+        metadata.salvage = report
+        progress?(trailer.databaseSize, trailer.databaseSize)
+        return (metadata, file.size, trailer.fileSHA256)
+    }
+
+    /// The normal read: the tree from the chosen meta, every bucket checked.
+    private func readTree(_ file: SnapshotFile, trailer: SnapshotTrailer.Result, into sink: inout some DumpSink,
+                          progress: ((_ done: UInt64, _ total: UInt64) -> Void)?) throws -> ExportMetadata {
         let meta = try BoltMeta.load(from: file, databaseSize: trailer.databaseSize)
         let tree = BoltTree(file: file, meta: meta, databaseSize: trailer.databaseSize, progress: progress)
 
@@ -79,7 +112,7 @@ public struct SnapshotReader: Sendable {
         // after a compaction the key bucket's newest revision can be below the store revision.
         let marks = [last?.main, metadata.scheduledCompactRevision, metadata.finishedCompactRevision].compactMap { $0 }
         metadata.revision = marks.max()
-        return (metadata, file.size, trailer.fileSHA256)
+        return metadata
     }
 
     static let keyBucketName: [UInt8] = Array("key".utf8)
@@ -192,4 +225,11 @@ public struct SnapshotReader: Sendable {
     private static func equals(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
         bytes.elementsEqual(other)
     }
+}
+
+/// Takes entries and keeps nothing: the salvage dry run only asks whether the read succeeds.
+private struct DiscardingSink: DumpSink {
+    mutating func live(_ entry: KeyValue) throws {}
+    mutating func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {}
+    mutating func refused(_ refusal: Refusal) throws {}
 }
