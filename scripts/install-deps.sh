@@ -3,7 +3,7 @@
 # the three C libraries, etcd for the round-trip tests, hexdump (bsdextrautils)
 # to check `inspect`, and Chromium to check the HTML report in a real browser.
 set -euo pipefail
-packages=(pkg-config liblmdb-dev libsodium-dev libssl-dev etcd-server etcd-client bsdextrautils chromium)
+packages=(pkg-config liblmdb-dev lmdb-utils libsodium-dev libssl-dev etcd-server etcd-client bsdextrautils chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, including the round trip through a real etcd.
+# Runs the whole test suite: every test against the debug build, then every
+# end-to-end test (every bad-input test among them) again against the release
+# binary, built exactly as the README builds it: that is what users run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+
+echo "== debug build: all tests"
 swift build --build-tests
-swift test --skip-build
+ATREST_BINARY="$(swift build --show-bin-path)/atrest" swift test --skip-build
+
+echo "== release build: end-to-end tests against the binary users run"
+swift build -c release --product atrest
+ATREST_BINARY="$(swift build -c release --show-bin-path)/atrest" swift test --skip-build --filter EndToEndTests

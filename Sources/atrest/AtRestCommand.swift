@@ -23,14 +23,8 @@ struct AtRestCommand: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as DumpError {
-            fail(error.description)
-        } catch let error as IndexError {
-            fail(error.description)
-        } catch let error as LMDBError {
-            fail("index: \(error)")
-        } catch let error as CommandFailure {
-            fail(error.message)
+        } catch let error as any ReportableError {
+            fail(error)
         } catch {
             // --help and --version arrive as errors with status 0; usage errors
             // (status 64 in ArgumentParser) are reported with status 2 like every other input error.
@@ -47,13 +41,18 @@ struct AtRestCommand: ParsableCommand {
         }
     }
 
-    static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data(("atrest: " + message + "\n").utf8))
+    /// Prints the error's one line, with its stable identifier, and exits 2.
+    /// A message is kept to one line whatever it quotes from the input.
+    static func fail(_ error: any ReportableError) -> Never {
+        let line = error.description.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("atrest: \(line) [\(error.identifier)]\n".utf8))
         Foundation.exit(2)
     }
 }
 
-/// A one-line failure the CLI reports with status 2.
-struct CommandFailure: Error {
+/// A one-line failure of the command line itself (status 2).
+struct CommandFailure: ReportableError {
     var message: String
+    var identifier: String { "usage" }
+    var description: String { message }
 }

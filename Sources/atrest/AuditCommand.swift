@@ -44,37 +44,37 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let configuration = try ConfigurationInput.load(configPath)
         let configFile = ConfigurationInput.file(configPath)
-        let (index, temporary) = try input.open()
-        defer { withExtendedLifetime(temporary) {} }
-        if history && index.provenance.counts.revisions == 0 {
-            throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
+        try input.withIndex { index in
+            if history && index.provenance.counts.revisions == 0 {
+                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
+            }
+            let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+            // Keep every entry of the failing verdicts, so that every rendering can name them.
+            let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
+            let stdout = StandardOutput()
+            let result = try auditor.run(index) { entry in
+                if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }
+            }
+            var historyAudit: HistoryAudit?
+            var keyUsage: KeyUsage?
+            if history {
+                historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
+                keyUsage = try KeyUsage(index: index, configuration: configuration)
+            }
+            var report = AuditReport(provenance: index.provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
+                                     etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
+                                     history: historyAudit, keyUsage: keyUsage)
+            report.failOn = Set(failOn)
+            if let rendered = report.render(output) { stdout.write(rendered) }
+            stdout.flush()
+            if result.summary.audited == 0 {
+                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+                throw ExitCode(3)
+            }
+            let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
+            if findings && !exitZero { throw ExitCode(1) }
+            if index.provenance.completeness == .partial { throw ExitCode(4) }
         }
-        let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-        // Keep every entry of the failing verdicts, so that every rendering can name them.
-        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
-        let stdout = StandardOutput()
-        let result = try auditor.run(index) { entry in
-            if output == .jsonl { stdout.write(AuditReport.jsonLine(entry) + "\n") }
-        }
-        var historyAudit: HistoryAudit?
-        var keyUsage: KeyUsage?
-        if history {
-            historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
-            keyUsage = try KeyUsage(index: index, configuration: configuration)
-        }
-        var report = AuditReport(provenance: index.provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
-                                 etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
-                                 history: historyAudit, keyUsage: keyUsage)
-        report.failOn = Set(failOn)
-        if let rendered = report.render(output) { stdout.write(rendered) }
-        stdout.flush()
-        if result.summary.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
-            throw ExitCode(3)
-        }
-        let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
-        if findings && !exitZero { throw ExitCode(1) }
-        if index.provenance.completeness == .partial { throw ExitCode(4) }
     }
 }
 

@@ -43,12 +43,7 @@ struct ConfigCheckCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        let check: ConfigurationCheck
-        do {
-            check = try EncryptionConfigurationLoader.check(contentsOf: file, automaticReload: automaticReload)
-        } catch {
-            throw CommandFailure(message: error.description)
-        }
+        let check = try EncryptionConfigurationLoader.check(contentsOf: file, automaticReload: automaticReload)
         let errors = check.findings.filter { $0.severity == .error }.count
         let warnings = check.findings.count - errors
         let failed = errors > 0 || (strict && warnings > 0)

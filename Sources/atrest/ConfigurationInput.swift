@@ -8,11 +8,7 @@ import Foundation
 enum ConfigurationInput {
     /// The configuration at `path`, or a one-line failure (status 2).
     static func load(_ path: String) throws -> EncryptionConfiguration {
-        do {
-            return try EncryptionConfiguration(contentsOf: path)
-        } catch {
-            throw CommandFailure(message: error.description)
-        }
+        try EncryptionConfiguration(contentsOf: path)
     }
 
     /// The path and the SHA-256 of the file's bytes.

@@ -28,19 +28,22 @@ struct InputOptions: ParsableArguments {
 
     var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage) }
 
-    /// Opens the index, building a temporary one from the inputs (plus `extra` inputs
-    /// found elsewhere on the command line) when needed; a usage error without input.
-    /// Keep the returned value alive while using the index.
-    func open(extra: [String] = []) throws -> (index: Index, temporary: TemporaryIndex?) {
+    /// Lends `body` the index: the one given with `--index`, or a temporary one
+    /// built from the inputs (plus `extra` inputs found elsewhere on the command
+    /// line) and removed afterwards; a usage error without input.
+    func withIndex<R>(extra: [String] = [], _ body: (Index) throws -> R) throws -> R {
         if let indexDirectory {
             guard extra.isEmpty else { throw CommandFailure(message: "give input files or --index DIR, not both") }
-            return (try Index(directory: indexDirectory), nil)
+            return try body(try Index(directory: indexDirectory))
         }
         guard isGiven || !extra.isEmpty else { throw CommandFailure(message: "no input: give export files (or - for standard input) or --index DIR") }
         let progress = ProgressBar(label: "reading")
         defer { progress.finish() }
-        let temporary = try IndexBuilder.buildTemporary(inputs: inputs + extra, options: readOptions, progress: progress.update)
-        return (temporary.index, temporary)
+        return try IndexBuilder.withTemporaryIndex(inputs: inputs + extra, options: readOptions, progress: progress.update) { index in
+            // The bar ends when reading does, before the command prints anything.
+            progress.finish()
+            return try body(index)
+        }
     }
 }
 

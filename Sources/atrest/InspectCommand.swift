@@ -98,100 +98,100 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         var configuration: EncryptionConfiguration?
         if let configPath { configuration = try ConfigurationInput.load(configPath) }
-        let (index, temporary) = try open()
-        defer { withExtendedLifetime(temporary) {} }
-        let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-        let hasHistory = index.provenance.counts.revisions > 0
+        try withIndex { index in
+            let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+            let hasHistory = index.provenance.counts.revisions > 0
 
-        // The keys to show: the named ones, or the live keys under --prefix (up to --limit).
-        var keys = try namedKeys()
-        var moreUnderPrefix = 0
-        if let prefix {
-            let start = Array(prefix.utf8)
-            var found = 0
-            try index.forEachLive(from: start) { view in
-                guard view.key.starts(with: start) else { return false }
-                found += 1
-                if found <= limit { keys.append(Array(view.key)) }
-                return true
+            // The keys to show: the named ones, or the live keys under --prefix (up to --limit).
+            var keys = try namedKeys()
+            var moreUnderPrefix = 0
+            if let prefix {
+                let start = Array(prefix.utf8)
+                var found = 0
+                try index.forEachLive(from: start) { view in
+                    guard view.key.starts(with: start) else { return false }
+                    found += 1
+                    if found <= limit { keys.append(Array(view.key)) }
+                    return true
+                }
+                moreUnderPrefix = max(0, found - limit)
+                if found == 0 {
+                    FileHandle.standardError.write(Data("atrest: no live key starts with \(EscapedBytes.string(start))\n".utf8))
+                }
             }
-            moreUnderPrefix = max(0, found - limit)
-            if found == 0 {
-                FileHandle.standardError.write(Data("atrest: no live key starts with \(EscapedBytes.string(start))\n".utf8))
+
+            if revision != nil && !hasHistory {
+                throw CommandFailure(message: "--revision: \(inputName) has no history (only a snapshot keeps earlier revisions; etcdctl get exports hold live keys only)")
             }
-        }
+            let history = hasHistory ? try collectHistory(index, keys: Set(keys)) : [:]
 
-        if revision != nil && !hasHistory {
-            throw CommandFailure(message: "--revision: \(inputName) has no history (only a snapshot keeps earlier revisions; etcdctl get exports hold live keys only)")
-        }
-        let history = hasHistory ? try collectHistory(index, keys: Set(keys)) : [:]
+            // Check every --revision before printing anything: a wrong one is a usage error (status 2).
+            var pickedRevisions: [[UInt8]: KeyValue] = [:]
+            if let revision {
+                for key in keys {
+                    guard let revisions = history[key]?.revisions, !revisions.isEmpty else { continue }  // not in the input: status 1 below
+                    guard let picked = revisions.first(where: { $0.revision.main == revision }) else {
+                        let list = revisions.map { "\($0.revision.main)\($0.tombstone ? " (delete)" : "")" }.joined(separator: ", ")
+                        throw CommandFailure(message: "--revision \(revision) is not a revision of \(EscapedBytes.string(key)); its revisions: \(list)")
+                    }
+                    guard !picked.tombstone, let entry = history[key]?.entries[revision] else {
+                        throw CommandFailure(message: "--revision \(revision) deleted \(EscapedBytes.string(key)): a tombstone stores no value")
+                    }
+                    pickedRevisions[key] = entry
+                }
+            }
 
-        // Check every --revision before printing anything: a wrong one is a usage error (status 2).
-        var pickedRevisions: [[UInt8]: KeyValue] = [:]
-        if let revision {
+            let stdout = StandardOutput()
+            var missing = false
+            var shown = 0
             for key in keys {
-                guard let revisions = history[key]?.revisions, !revisions.isEmpty else { continue }  // not in the input: status 1 below
-                guard let picked = revisions.first(where: { $0.revision.main == revision }) else {
-                    let list = revisions.map { "\($0.revision.main)\($0.tombstone ? " (delete)" : "")" }.joined(separator: ", ")
-                    throw CommandFailure(message: "--revision \(revision) is not a revision of \(EscapedBytes.string(key)); its revisions: \(list)")
-                }
-                guard !picked.tombstone, let entry = history[key]?.entries[revision] else {
-                    throw CommandFailure(message: "--revision \(revision) deleted \(EscapedBytes.string(key)): a tombstone stores no value")
-                }
-                pickedRevisions[key] = entry
-            }
-        }
-
-        let stdout = StandardOutput()
-        var missing = false
-        var shown = 0
-        for key in keys {
-            let entry: KeyValue?
-            if revision != nil { entry = pickedRevisions[key] } else { entry = try index.entry(forKey: key) }
-            guard let entry else {
-                if let revisions = history[key]?.revisions, !revisions.isEmpty, revision == nil {
-                    // Deleted: not live, but its history is in the input.
-                    if shown > 0 { stdout.write(Self.separator) }
-                    shown += 1
-                    stdout.write("key       \(EscapedBytes.string(key))\n")
-                    stdout.write("stored    not live: deleted at revision \(revisions.last?.revision.main ?? 0); --revision N shows an earlier value\n")
-                    stdout.write(InspectReport.historyText(revisions, shown: -1))
+                let entry: KeyValue?
+                if revision != nil { entry = pickedRevisions[key] } else { entry = try index.entry(forKey: key) }
+                guard let entry else {
+                    if let revisions = history[key]?.revisions, !revisions.isEmpty, revision == nil {
+                        // Deleted: not live, but its history is in the input.
+                        if shown > 0 { stdout.write(Self.separator) }
+                        shown += 1
+                        stdout.write("key       \(EscapedBytes.string(key))\n")
+                        stdout.write("stored    not live: deleted at revision \(revisions.last?.revision.main ?? 0); --revision N shows an earlier value\n")
+                        stdout.write(InspectReport.historyText(revisions, shown: -1))
+                        continue
+                    }
+                    FileHandle.standardError.write(Data("atrest: \(EscapedBytes.string(key)): not in the input\n".utf8))
+                    missing = true
                     continue
                 }
-                FileHandle.standardError.write(Data("atrest: \(EscapedBytes.string(key)): not in the input\n".utf8))
-                missing = true
-                continue
+                if raw {
+                    stdout.write(InspectReport.raw(entry.value))
+                    continue
+                }
+                if shown > 0 { stdout.write(Self.separator) }
+                shown += 1
+                let report = InspectReport(entry: entry, shownRevision: revision.map { Revision(main: $0, sub: 0) },
+                                           history: hasHistory ? (history[key]?.revisions ?? []) : nil, resolver: resolver,
+                                           configuration: configuration, configurationName: configPath, decrypt: decrypt, reveal: reveal)
+                stdout.write(report.text())
             }
-            if raw {
-                stdout.write(InspectReport.raw(entry.value))
-                continue
+            if moreUnderPrefix > 0 {
+                stdout.write("\n... and \(moreUnderPrefix) more key\(moreUnderPrefix == 1 ? "" : "s") under \(EscapedBytes.string(Array((prefix ?? "").utf8))) (--limit \(limit))\n")
             }
-            if shown > 0 { stdout.write(Self.separator) }
-            shown += 1
-            let report = InspectReport(entry: entry, shownRevision: revision.map { Revision(main: $0, sub: 0) },
-                                       history: hasHistory ? (history[key]?.revisions ?? []) : nil, resolver: resolver,
-                                       configuration: configuration, configurationName: configPath, decrypt: decrypt, reveal: reveal)
-            stdout.write(report.text())
+            stdout.flush()
+            if missing || (prefix != nil && keys.isEmpty) { throw ExitCode(1) }
         }
-        if moreUnderPrefix > 0 {
-            stdout.write("\n... and \(moreUnderPrefix) more key\(moreUnderPrefix == 1 ? "" : "s") under \(EscapedBytes.string(Array((prefix ?? "").utf8))) (--limit \(limit))\n")
-        }
-        stdout.flush()
-        if missing || (prefix != nil && keys.isEmpty) { throw ExitCode(1) }
     }
 
     private static let separator = "\n" + String(repeating: "-", count: 78) + "\n\n"
 
     private var inputName: String { indexDirectory.map { "index \($0)" } ?? (input ?? "the input") }
 
-    /// Opens the input the way every command does (`InputOptions.open`).
-    private func open() throws -> (Index, TemporaryIndex?) {
+    /// Opens the input the way every command does (`InputOptions.withIndex`).
+    private func withIndex<R>(_ body: (Index) throws -> R) throws -> R {
         var options = InputOptions()
         options.inputs = input.map { [$0] } ?? []
         options.indexDirectory = indexDirectory
         options.skipHashCheck = skipHashCheck
         options.salvage = salvage
-        return try options.open()
+        return try options.withIndex(body)
     }
 
     /// One pass over the history for all wanted keys: every revision's summary,

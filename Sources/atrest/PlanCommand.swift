@@ -75,19 +75,19 @@ struct PlanCommand: ParsableCommand {
 
     private func plan(current currentPath: String, proposed proposedPath: String) throws {
         let current = try ConfigurationInput.load(currentPath), proposed = try ConfigurationInput.load(proposedPath)
-        let (index, temporary) = try input.open()
-        defer { withExtendedLifetime(temporary) {} }
-        let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-        let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
-        let report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
-                                current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
-        FileHandle.standardOutput.write(Data(report.render(output).utf8))
-        if analysis.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
-            throw ExitCode(3)
+        try input.withIndex { index in
+            let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+            let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
+            let report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
+                                    current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
+            FileHandle.standardOutput.write(Data(report.render(output).utf8))
+            if analysis.audited == 0 {
+                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+                throw ExitCode(3)
+            }
+            if !analysis.isSafe { throw ExitCode(1) }
+            if index.provenance.completeness == .partial { throw ExitCode(4) }
         }
-        if !analysis.isSafe { throw ExitCode(1) }
-        if index.provenance.completeness == .partial { throw ExitCode(4) }
     }
 
     private func compareHosts() throws {
@@ -99,10 +99,9 @@ struct PlanCommand: ParsableCommand {
         let comparison: HostComparison
         var provenance: IndexProvenance?
         if input.isGiven || !trailingInputs.isEmpty {
-            let (index, temporary) = try input.open(extra: trailingInputs)
-            defer { withExtendedLifetime(temporary) {} }
-            comparison = try HostComparison.run(hosts: hosts, index: index, resolver: resolver)
-            provenance = index.provenance
+            (comparison, provenance) = try input.withIndex(extra: trailingInputs) { index in
+                (try HostComparison.run(hosts: hosts, index: index, resolver: resolver), index.provenance)
+            }
         } else {
             comparison = HostComparison(hosts: hosts)
         }

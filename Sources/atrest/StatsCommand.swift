@@ -18,11 +18,11 @@ struct StatsCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        let (index, temporary) = try input.open()
-        let report = StatsReport(provenance: index.provenance,
-                                 inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)),
-                                 keyUsage: try KeyUsage(index: index))
-        withExtendedLifetime(temporary) {}
+        let report = try input.withIndex { index in
+            StatsReport(provenance: index.provenance,
+                        inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)),
+                        keyUsage: try KeyUsage(index: index))
+        }
         switch output {
         case .text: print(report.text(), terminator: "")
         case .json: print(try report.json(), terminator: "")

@@ -66,12 +66,12 @@ import AtRestTestSupport
     }
 
     static func read(_ path: String, skipHashCheck: Bool) throws -> Reading {
-        try salvage(path, salvaging: false).reading
+        try salvage(path, skipHashCheck: skipHashCheck, salvaging: false).reading
     }
 
-    static func salvage(_ path: String, salvaging: Bool = true) throws -> (reading: Reading, report: SalvageReport?) {
+    static func salvage(_ path: String, skipHashCheck: Bool = false, salvaging: Bool = true) throws -> (reading: Reading, report: SalvageReport?) {
         var sink = Sink()
-        let result = try SnapshotReader(path: path, displayName: "damaged.db", skipHashCheck: false, salvage: salvaging).read(into: &sink)
+        let result = try SnapshotReader(path: path, displayName: "damaged.db", skipHashCheck: skipHashCheck, salvage: salvaging).read(into: &sink)
         return (Reading(changes: sink.changes, refusals: sink.refusals, revision: result.metadata.revision,
                         consistentIndex: result.metadata.consistentIndex), result.metadata.salvage)
     }

@@ -70,8 +70,8 @@ import Testing
     @Test func wrongKeyWithValidPaddingPassesLikeUpstreamWhenEncodingCheckIsOff() throws {
         let decryptor = try decryptor(vectors.aescbcWrongKeys.validPaddingKeyHex)
         let garbage = try decryptor.decrypt(hexBytes(vectors.aescbc[2].payloadHex), verifyingEncoding: false)
-        #expect(try garbage != plaintext)
-        #expect(!garbage.isEmpty)
+        #expect(try !(garbage == plaintext))
+        #expect(garbage.count > 0)
     }
 
     @Test func paddingLongerThanOneBlockIsAcceptedLikeUpstream() throws {
@@ -99,7 +99,7 @@ import Testing
 
     @Test func jsonPlaintextPassesTheEncodingCheck() throws {
         let opened = try decryptor(vectors.aescbcEdge.keyHex).decrypt(hexBytes(vectors.aescbcEdge.jsonPayloadHex))
-        #expect(opened.first == UInt8(ascii: "{"))
+        #expect(opened.withUnsafeBytes { $0.first } == UInt8(ascii: "{"))
     }
 
     @Test func plainTextThatIsNoKubernetesEncodingIsRejected() throws {

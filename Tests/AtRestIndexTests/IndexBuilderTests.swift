@@ -104,9 +104,48 @@ import Testing
     @Test func unfinishedIndexIsRefused() throws {
         let dir = try Fixtures.temporaryDirectory("index")
         defer { try? FileManager.default.removeItem(at: dir) }
-        // An LMDB environment with data but no completion marker, as a crash mid-build would leave.
-        let env = try LMDBEnvironment(directory: dir.path, readOnly: false)
-        try env.transaction(readOnly: false) { txn in _ = try env.openDatabase("live", in: txn, create: true) }
+        // An LMDB environment with data but no completion marker, as a crash mid-build
+        // would leave. Written by LMDB's own mdb_load in another process: LMDB forbids
+        // opening one environment twice in a process.
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_load")
+        load.arguments = ["-s", "live", dir.path]
+        let input = Pipe()
+        load.standardInput = input
+        try load.run()
+        input.fileHandleForWriting.write(Data("VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n 6b\n 76\nDATA=END\n".utf8))
+        try input.fileHandleForWriting.close()
+        load.waitUntilExit()
+        #expect(load.terminationStatus == 0)
         #expect(throws: IndexError.self) { try Index(directory: dir.path) }
+    }
+
+    @Test func keysLMDBCannotHoldAreIndexedInKeyOrder() throws {
+        let dir = try Fixtures.temporaryDirectory("index")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Keys around LMDB's 511-byte limit, interleaved with short ones in byte order.
+        let keys: [[UInt8]] = [510, 511, 512, 513, 4096, 65536].flatMap { length in
+            [Array(("/registry/a/" + String(repeating: "x", count: length - 12)).utf8),
+             Array(("/registry/b/" + String(repeating: "y", count: length - 12)).utf8)]
+        } + [Array("/registry/a".utf8), Array("/registry/c".utf8)]
+        let sorted = keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let kvs = sorted.map { key in
+            "{\"key\":\"\(Data(key).base64EncodedString())\",\"create_revision\":2,\"mod_revision\":2,\"version\":1,\"value\":\"\(Data("v\(key.count)".utf8).base64EncodedString())\"}"
+        }
+        let export = "{\"header\":{\"cluster_id\":1,\"member_id\":2,\"revision\":2,\"raft_term\":2},\"kvs\":[\(kvs.joined(separator: ","))],\"count\":\(kvs.count)}"
+        let file = dir.appendingPathComponent("long.json")
+        try Data(export.utf8).write(to: file)
+        let path = dir.appendingPathComponent("idx").path
+        try IndexBuilder.build(inputs: [file.path], at: path)
+        let index = try Index(directory: path)
+        var seen: [KeyValue] = []
+        try index.forEachLive { seen.append($0.keyValue); return true }
+        #expect(seen.map(\.key) == sorted)
+        #expect(seen.map { String(decoding: $0.value, as: UTF8.self) } == sorted.map { "v\($0.count)" })
+        #expect(index.provenance.counts.liveKeys == keys.count)
+        for key in sorted { #expect(try index.entry(forKey: key)?.key == key) }
+        var fromMiddle: [[UInt8]] = []
+        try index.forEachLive(from: sorted[5]) { fromMiddle.append(Array($0.key)); return true }
+        #expect(fromMiddle == Array(sorted[5...]))
     }
 }

@@ -1,17 +1,34 @@
 import Foundation
 
 /// Runs the built `atrest` executable, as a user would, for end-to-end tests.
+///
+/// The binary under test is `$ATREST_BINARY` when set (`scripts/test.sh` runs the
+/// end-to-end suite once with the debug build and once with the release build,
+/// which is what users run), else the `atrest` SwiftPM built beside this test
+/// bundle. A binary that is asked for and missing is an error, never a silent
+/// fallback to some other build.
 public enum AtRestBinary {
-    /// The `atrest` executable beside the test bundle (SwiftPM builds every product
-    /// into the same directory before testing).
-    public static var url: URL {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    /// A missing or unusable binary: the test fails, naming it.
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The executable under test.
+    public static func executable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["ATREST_BINARY"], !path.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw Missing(description: "ATREST_BINARY=\(path) is not an executable file: build it first")
+            }
+            return URL(fileURLWithPath: path)
+        }
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var directory = bundleDirectory
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("atrest")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory.deleteLastPathComponent()
         }
-        return Fixtures.root.appendingPathComponent(".build/debug/atrest")
+        throw Missing(description: "no atrest executable beside the tests in \(bundleDirectory.path): run 'swift build --build-tests', or set ATREST_BINARY")
     }
 
     public struct Result: Sendable {
@@ -23,7 +40,7 @@ public enum AtRestBinary {
     /// Runs `atrest` with `arguments`, optionally feeding `stdin`, and waits.
     public static func run(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = try executable()
         process.arguments = arguments
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out

@@ -132,7 +132,7 @@ import AtRestTestSupport
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: time)
-        process.arguments = ["-f", "maxrss-kib=%M", AtRestBinary.url.path, "stats", path]
+        process.arguments = ["-f", "maxrss-kib=%M", try AtRestBinary.executable().path, "stats", path]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

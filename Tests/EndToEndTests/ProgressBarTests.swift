@@ -8,7 +8,7 @@ import Testing
         let dir = try Fixtures.temporaryDirectory("progress")
         defer { try? FileManager.default.removeItem(at: dir) }
         // `script` (util-linux) runs the command on a pseudo-terminal and copies what it prints.
-        let command = "\(AtRestBinary.url.path) index \(Fixtures.path("etcd/snapshot.db")) --index \(dir.appendingPathComponent("idx").path)"
+        let command = "\(try AtRestBinary.executable().path) index \(Fixtures.path("etcd/snapshot.db")) --index \(dir.appendingPathComponent("idx").path)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         process.arguments = ["-qec", command, "/dev/null"]

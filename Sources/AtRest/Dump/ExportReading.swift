@@ -227,12 +227,12 @@ public enum ExportReading {
             digest = stream.digest()
             let check = try InputFile(path: copy.path)
             defer { check.close() }
-            _ = try reader.validate(ByteStream(fd: check.fd, name: file.displayName))
+            _ = try reader.validate(ByteStream(check, name: file.displayName))
             secondPath = copy.path
         }
         let again = try InputFile(path: secondPath)
         defer { again.close() }
-        let second = ByteStream(fd: again.fd, name: file.displayName)
+        let second = ByteStream(again, name: file.displayName)
         try reader.deliver(second, into: &sink, guard: &keys)
         guard second.byteCount == byteCount, second.digest() == digest else {
             throw DumpError(.io, file: file.displayName, at: .file, "the file changed between the check and the read")

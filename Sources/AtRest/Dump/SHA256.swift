@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Incremental SHA-256 over OpenSSL's EVP interface.
 ///

@@ -1,44 +1,57 @@
 import AtRestDump
-import CLMDB
 import Foundation
 
 /// A complete, read-only index, as later commands see it.
+///
+/// It owns its environment; each scan runs in a transaction that holds the
+/// environment too, so views handed to a scan's callback are valid for the whole
+/// callback whatever the caller keeps.
 public final class Index {
     public let directory: String
     public let provenance: IndexProvenance
     private let environment: LMDBEnvironment
-    private let live: MDB_dbi
-    private let history: MDB_dbi
+    private let live: LMDBDatabase
+    private let longLive: LMDBDatabase
+    private let history: LMDBDatabase
 
     /// Opens the index at `directory`, checking that it is complete and of this schema.
     public init(directory: String) throws {
         self.directory = directory
         guard Self.looksLikeIndex(directory) else { throw IndexError.notAnIndex(path: directory) }
+        let env: LMDBEnvironment
         do {
-            environment = try LMDBEnvironment(directory: directory, readOnly: true)
+            env = try LMDBEnvironment(directory: directory, readOnly: true)
         } catch {
-            throw IndexError.lmdb(error, path: directory)
+            throw IndexError(error, path: directory)
         }
-        let env = environment
-        (live, history, provenance) = try env.transaction(readOnly: true) { txn in
-            let meta: MDB_dbi
-            do { meta = try env.openDatabase(IndexLayout.metaDatabase, in: txn, create: false) } catch { throw IndexError.incomplete(path: directory) }
-            func value(_ key: String) throws -> [UInt8]? {
-                try Array(key.utf8).withUnsafeBytes { try txn.get(meta, key: $0).map(Array.init) }
+        environment = env
+        (live, longLive, history, provenance) = try Self.storage(directory) {
+            try env.transaction(readOnly: true) { txn in
+                let meta: LMDBDatabase
+                do { meta = try txn.openDatabase(IndexLayout.metaDatabase, create: false) } catch { throw IndexError.incomplete(path: directory) }
+                func value(_ key: String) throws -> [UInt8]? {
+                    try Array(key.utf8).withUnsafeBytes { try txn.get(meta, key: $0).map(Array.init) }
+                }
+                guard try value(IndexLayout.completeKey) == Array("1".utf8) else { throw IndexError.incomplete(path: directory) }
+                let schema = try value(IndexLayout.schemaKey).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+                guard schema == IndexProvenance.currentSchemaVersion else {
+                    throw IndexError.schemaMismatch(path: directory, found: schema, expected: IndexProvenance.currentSchemaVersion)
+                }
+                guard let json = try value(IndexLayout.provenanceKey),
+                      let provenance = try? JSONDecoder().decode(IndexProvenance.self, from: Data(json)) else {
+                    throw IndexError.corruptRecord(path: directory, detail: "unreadable provenance")
+                }
+                return (try txn.openDatabase(IndexLayout.liveDatabase, create: false),
+                        try txn.openDatabase(IndexLayout.longKeyDatabase, create: false),
+                        try txn.openDatabase(IndexLayout.historyDatabase, create: false),
+                        provenance)
             }
-            guard try value(IndexLayout.completeKey) == Array("1".utf8) else { throw IndexError.incomplete(path: directory) }
-            let schema = try value(IndexLayout.schemaKey).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
-            guard schema == IndexProvenance.currentSchemaVersion else {
-                throw IndexError.schemaMismatch(path: directory, found: schema, expected: IndexProvenance.currentSchemaVersion)
-            }
-            guard let json = try value(IndexLayout.provenanceKey),
-                  let provenance = try? JSONDecoder().decode(IndexProvenance.self, from: Data(json)) else {
-                throw IndexError.corruptRecord(path: directory, detail: "unreadable provenance")
-            }
-            return (try env.openDatabase(IndexLayout.liveDatabase, in: txn, create: false),
-                    try env.openDatabase(IndexLayout.historyDatabase, in: txn, create: false),
-                    provenance)
         }
+    }
+
+    /// Runs `body`, reporting LMDB's errors as `IndexError.storage` for this index.
+    private static func storage<R>(_ path: String, _ body: () throws -> R) throws -> R {
+        do { return try body() } catch let error as LMDBError { throw IndexError(error, path: path) }
     }
 
     /// Whether `directory` holds an LMDB environment (the only thing atrest will replace).
@@ -52,46 +65,85 @@ public final class Index {
     /// Visits every live entry in key order; `body` returns false to stop.
     public func forEachLive(from start: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
         let path = directory
-        let history = history
-        var scanned = ScanBudget(environment: environment)
-        try environment.transaction(readOnly: true) { txn in
-            try txn.forEach(live, from: start) { key, record in
-                guard record.count > IndexRecord.headerSize else { throw IndexError.corruptRecord(path: path, detail: "short live record") }
-                let header = UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize])
-                let payload = UnsafeRawBufferPointer(rebasing: record[(IndexRecord.headerSize + 1)...])
-                let value: UnsafeRawBufferPointer
-                switch record[IndexRecord.headerSize] {
-                case IndexRecord.inlineTag:
-                    value = payload
-                    scanned.add(record.count)
-                case IndexRecord.referenceTag:
-                    guard payload.count == IndexRecord.revisionKeySize, let stored = try txn.get(history, key: payload) else {
-                        throw IndexError.corruptRecord(path: path, detail: "live record points to a missing revision")
-                    }
-                    value = try Self.historyEntry(stored, path: path).value
-                    // A lookup lands anywhere in the history, and each page fault maps
-                    // up to 64 KiB around it (the kernel's fault-around): count that.
-                    scanned.add(record.count + max(stored.count, ScanBudget.faultAround))
-                default:
-                    throw IndexError.corruptRecord(path: path, detail: "unknown live record tag")
+        try Self.storage(path) {
+            try environment.transaction(readOnly: true) { txn in
+                var scanned = ScanBudget(environment: txn.environment)
+                let long = try longEntries(txn, from: start)
+                var nextLong = 0
+                func emit(_ key: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer) throws -> Bool {
+                    try body(liveEntry(key: key, record: record, txn: txn, scanned: &scanned))
                 }
-                return try body(EntryView(key: key, header: header, value: value))
+                var stopped = false
+                try txn.forEach(live, from: start) { key, record in
+                    while nextLong < long.count, precedes(long[nextLong].key, key) {
+                        defer { nextLong += 1 }
+                        guard try emit(long[nextLong].key, long[nextLong].record) else { stopped = true; return false }
+                    }
+                    guard try emit(key, record) else { stopped = true; return false }
+                    return true
+                }
+                while !stopped, nextLong < long.count {
+                    guard try emit(long[nextLong].key, long[nextLong].record) else { break }
+                    nextLong += 1
+                }
             }
+        }
+    }
+
+    /// The keys LMDB could not hold (`live-long`), from `start` on, sorted by key.
+    /// Views into the map, valid for the transaction: 32 bytes of memory per such key.
+    private func longEntries(_ txn: LMDBTransaction, from start: [UInt8]?) throws
+        -> [(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer)] {
+        var entries: [(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer)] = []
+        try txn.forEach(longLive) { _, value in
+            guard let entry = IndexRecord.readLongKeyValue(value) else {
+                throw IndexError.corruptRecord(path: directory, detail: "bad long-key record")
+            }
+            if let start, start.withUnsafeBytes({ precedes(entry.key, $0) }) { return true }
+            entries.append(entry)
+            return true
+        }
+        entries.sort { precedes($0.key, $1.key) }
+        return entries
+    }
+
+    /// Decodes a `live` record in place, following a snapshot's reference into `history`.
+    private func liveEntry(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer, txn: LMDBTransaction,
+                           scanned: inout ScanBudget) throws -> EntryView {
+        guard record.count > IndexRecord.headerSize else { throw IndexError.corruptRecord(path: directory, detail: "short live record") }
+        let header = UnsafeRawBufferPointer(rebasing: record[..<IndexRecord.headerSize])
+        let payload = UnsafeRawBufferPointer(rebasing: record[(IndexRecord.headerSize + 1)...])
+        switch record[IndexRecord.headerSize] {
+        case IndexRecord.inlineTag:
+            scanned.add(record.count)
+            return EntryView(key: key, header: header, value: payload)
+        case IndexRecord.referenceTag:
+            guard payload.count == IndexRecord.revisionKeySize, let stored = try txn.get(history, key: payload) else {
+                throw IndexError.corruptRecord(path: directory, detail: "live record points to a missing revision")
+            }
+            // A lookup lands anywhere in the history, and each page fault maps
+            // up to 64 KiB around it (the kernel's fault-around): count that.
+            scanned.add(record.count + max(stored.count, ScanBudget.faultAround))
+            return EntryView(key: key, header: header, value: try Self.historyEntry(stored, path: directory).value)
+        default:
+            throw IndexError.corruptRecord(path: directory, detail: "unknown live record tag")
         }
     }
 
     /// Visits every kept revision in revision order (snapshots only; empty otherwise).
     public func forEachRevision(_ body: (RevisionView) throws -> Bool) throws {
         let path = directory
-        var scanned = ScanBudget(environment: environment)
-        try environment.transaction(readOnly: true) { txn in
-            try txn.forEach(history) { key, record in
-                guard key.count == 17 || key.count == 18 else { throw IndexError.corruptRecord(path: path, detail: "bad history key") }
-                let main = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
-                let sub = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
-                scanned.add(record.count)
-                return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18,
-                                             entry: try Self.historyEntry(record, path: path)))
+        try Self.storage(path) {
+            try environment.transaction(readOnly: true) { txn in
+                var scanned = ScanBudget(environment: txn.environment)
+                try txn.forEach(history) { key, record in
+                    guard key.count == 17 || key.count == 18 else { throw IndexError.corruptRecord(path: path, detail: "bad history key") }
+                    let main = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+                    let sub = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
+                    scanned.add(record.count)
+                    return try body(RevisionView(revision: Revision(main: main, sub: sub), tombstone: key.count == 18,
+                                                 entry: try Self.historyEntry(record, path: path)))
+                }
             }
         }
     }
@@ -133,4 +185,15 @@ public final class Index {
         }
         return found
     }
+}
+
+/// Byte order of etcd keys (and LMDB's default): `memcmp`, then the shorter first.
+@inline(__always)
+private func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let common = min(a.count, b.count)
+    if common > 0, let x = a.baseAddress, let y = b.baseAddress {
+        let order = memcmp(x, y, common)
+        if order != 0 { return order < 0 }
+    }
+    return a.count < b.count
 }

@@ -39,28 +39,37 @@ public enum IndexBuilder {
         }
     }
 
-    /// Builds a throw-away index for one command run (`stats export.json`).
-    public static func buildTemporary(inputs: [String], options: ReadOptions = .init(),
-                                      progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> TemporaryIndex {
+    /// Builds a throw-away index for one command run (`stats export.json`), lends
+    /// it to `body`, and removes it when `body` returns or throws.
+    ///
+    /// Scoped rather than returned, so that the directory's teardown has one owner
+    /// and one defined moment, not the end of some caller's local variable.
+    public static func withTemporaryIndex<R>(inputs: [String], options: ReadOptions = .init(),
+                                             progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil,
+                                             _ body: (Index) throws -> R) throws -> R {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
-            let directory = base.appendingPathComponent("index").path
-            try build(inputs: inputs, at: directory, options: options, progress: progress)
-            return TemporaryIndex(index: try Index(directory: directory), base: base)
+            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            try? FileManager.default.removeItem(at: base)
-            throw error
+            throw IndexError.io(path: base.path, message: "cannot create a temporary index: \(error.localizedDescription)")
         }
+        defer { try? FileManager.default.removeItem(at: base) }
+        let directory = base.appendingPathComponent("index").path
+        try build(inputs: inputs, at: directory, options: options, progress: progress)
+        return try body(try Index(directory: directory))
     }
 
     private static func write(inputs: [String], to path: String, options: ReadOptions,
                               progress: ((_ done: UInt64, _ total: UInt64?) -> Void)?) throws -> IndexProvenance {
-        let environment: LMDBEnvironment
-        do { environment = try LMDBEnvironment(directory: path, readOnly: false) } catch { throw IndexError.lmdb(error, path: path) }
-        var writer = try IndexWriter(environment: environment)
-        let summary = try ExportReading.read(inputs, options: options, into: &writer, progress: progress)
-        return try writer.finish { counts in
+        var writer: IndexWriter
+        do { writer = try IndexWriter(environment: try LMDBEnvironment(directory: path, readOnly: false)) } catch { throw IndexError(error, path: path) }
+        let summary: ExportSummary
+        do { summary = try ExportReading.read(inputs, options: options, into: &writer, progress: progress) } catch let error as LMDBError { throw IndexError(error, path: path) }
+        do { return try finish(writer, summary) } catch let error as LMDBError { throw IndexError(error, path: path) }
+    }
+
+    private static func finish(_ writer: IndexWriter, _ summary: ExportSummary) throws -> IndexProvenance {
+        try writer.finish { counts in
             let (completeness, reason) = IndexProvenance.Completeness.from(summary.completeness)
             return IndexProvenance(
                 schemaVersion: IndexProvenance.currentSchemaVersion,
@@ -107,17 +116,4 @@ public enum IndexBuilder {
             throw IndexError.io(path: destination.path, message: "cannot publish the index: \(String(cString: strerror(errno)))")
         }
     }
-}
-
-/// An index in a private temporary directory, removed by `close()` or on deinit.
-public final class TemporaryIndex {
-    public let index: Index
-    private let base: URL
-
-    init(index: Index, base: URL) {
-        self.index = index
-        self.base = base
-    }
-
-    deinit { try? FileManager.default.removeItem(at: base) }
 }

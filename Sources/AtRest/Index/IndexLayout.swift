@@ -2,6 +2,8 @@
 enum IndexLayout {
     static let metaDatabase = "meta"
     static let liveDatabase = "live"
+    /// Live records of keys too long (or too short) to be LMDB keys; see `IndexRecord`.
+    static let longKeyDatabase = "live-long"
     static let historyDatabase = "history"
     static let refusedDatabase = "refused"
 

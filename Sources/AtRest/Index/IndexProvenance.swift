@@ -5,7 +5,7 @@ import AtRestDump
 /// input gives the same provenance.
 public struct IndexProvenance: Codable, Sendable, Hashable {
     /// Bumped whenever the record layout changes; older indexes are refused.
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public var schemaVersion: Int
     public var inputs: [Input]

@@ -10,6 +10,10 @@ import AtRestDump
 /// - `history` database: key = etcd's own revision key (8-byte big-endian main,
 ///   `_`, 8-byte big-endian sub, `t` for tombstones — `mvcc/revision.go`), so LMDB
 ///   order is revision order; value = header + key length (u32) + key + value.
+/// - `live-long` database: the live records of keys LMDB cannot hold as keys
+///   (empty, or over its 511-byte limit; etcd has none, and a custom resource's
+///   key can pass it). Key = SHA-256 of the etcd key; value = key length (u32) +
+///   key + the live record. Scans merge it into `live` in key order.
 enum IndexRecord {
     static let headerSize = 32
     static let inlineTag: UInt8 = 0
@@ -55,6 +59,24 @@ enum IndexRecord {
         kv.value.withUnsafeBytes { value in
             UnsafeMutableRawBufferPointer(rebasing: out[(keyStart + kv.key.count)...]).copyMemory(from: value)
         }
+    }
+
+    /// The `live-long` key of an etcd key.
+    static func longKey(_ key: [UInt8]) -> [UInt8] { SHA256.hash(key) }
+
+    static func longKeyPrefixSize(_ key: [UInt8]) -> Int { 4 + key.count }
+
+    static func writeLongKeyPrefix(_ key: [UInt8], to out: UnsafeMutableRawBufferPointer) {
+        out.storeBytes(of: UInt32(key.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+        key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[4 ..< 4 + key.count]).copyMemory(from: $0) }
+    }
+
+    /// Splits a `live-long` value into the etcd key and the live record, or nil if damaged.
+    static func readLongKeyValue(_ value: UnsafeRawBufferPointer) -> (key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer)? {
+        guard value.count >= 4 else { return nil }
+        let length = Int(UInt32(littleEndian: value.loadUnaligned(as: UInt32.self)))
+        guard length <= value.count - 4 else { return nil }
+        return (UnsafeRawBufferPointer(rebasing: value[4 ..< 4 + length]), UnsafeRawBufferPointer(rebasing: value[(4 + length)...]))
     }
 
     /// etcd's revision key: `mvcc/revision.go` `revToBytes`, plus `t` for a tombstone (`kvstore_txn.go`).

@@ -1,5 +1,4 @@
 import AtRestDump
-import CLMDB
 import Foundation
 
 /// The sink that turns a reader's stream into an index.
@@ -8,12 +7,17 @@ import Foundation
 /// whatever the input size. Snapshot history is replayed as etcd does at start-up
 /// (`mvcc/kvstore.go` `restore`): a put sets the key's live record, a tombstone
 /// removes it, and every revision is kept in `history`.
+///
+/// The writer owns its open transaction, which owns the environment: released on
+/// any path (a reader that throws included), the transaction aborts first and the
+/// environment closes after it.
 final class IndexWriter: DumpSink {
-    private let environment: LMDBEnvironment
     private var txn: LMDBTransaction
-    private let live: MDB_dbi
-    private let history: MDB_dbi
-    private let refusedDB: MDB_dbi
+    private let live: LMDBDatabase
+    private let longLive: LMDBDatabase
+    private let history: LMDBDatabase
+    private let refusedDB: LMDBDatabase
+    private let maxKeySize: Int
     private var batchBytes = 0
     private var lastLiveKey: [UInt8]?
     private var refusedSequence: UInt64 = 0
@@ -21,12 +25,13 @@ final class IndexWriter: DumpSink {
 
     private static let batchLimit = 32 << 20
 
-    init(environment: LMDBEnvironment) throws {
-        self.environment = environment
+    init(environment: LMDBEnvironment) throws(LMDBError) {
         txn = try LMDBTransaction(environment: environment, readOnly: false)
-        live = try environment.openDatabase(IndexLayout.liveDatabase, in: txn, create: true)
-        history = try environment.openDatabase(IndexLayout.historyDatabase, in: txn, create: true)
-        refusedDB = try environment.openDatabase(IndexLayout.refusedDatabase, in: txn, create: true)
+        live = try txn.openDatabase(IndexLayout.liveDatabase, create: true)
+        longLive = try txn.openDatabase(IndexLayout.longKeyDatabase, create: true)
+        history = try txn.openDatabase(IndexLayout.historyDatabase, create: true)
+        refusedDB = try txn.openDatabase(IndexLayout.refusedDatabase, create: true)
+        maxKeySize = environment.maxKeySize
     }
 
     func live(_ entry: KeyValue) throws {
@@ -47,7 +52,7 @@ final class IndexWriter: DumpSink {
         }
         if tombstone {
             counts.tombstones += 1
-            try entry.key.withUnsafeBytes { _ = try txn.delete(live, key: $0) }
+            try deleteLive(entry.key)
         } else {
             try putLive(entry, size: IndexRecord.referenceSize) {
                 IndexRecord.writeReference(entry, revisionKey: revisionKey, to: $0)
@@ -70,24 +75,37 @@ final class IndexWriter: DumpSink {
     /// Writes the final counts, provenance and completion marker, and flushes to disk.
     func finish(_ provenance: (IndexProvenance.Counts) -> IndexProvenance) throws -> IndexProvenance {
         var final = counts
-        final.liveKeys = try txn.count(live)
+        final.liveKeys = try txn.count(live) + txn.count(longLive)
         let result = provenance(final)
-        let meta = try environment.openDatabase(IndexLayout.metaDatabase, in: txn, create: true)
+        let meta = try txn.openDatabase(IndexLayout.metaDatabase, create: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try put(meta, IndexLayout.schemaKey, Array(String(IndexProvenance.currentSchemaVersion).utf8))
         try put(meta, IndexLayout.provenanceKey, Array(try encoder.encode(result)))
         try put(meta, IndexLayout.completeKey, Array("1".utf8))
         try txn.commit()
-        try environment.sync()
+        try txn.environment.sync()
         return result
     }
 
-    private func put(_ db: MDB_dbi, _ key: String, _ value: [UInt8]) throws {
+    private func put(_ db: LMDBDatabase, _ key: String, _ value: [UInt8]) throws {
         try Array(key.utf8).withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(db, key: k, value: $0) } }
     }
 
+    /// Whether LMDB can hold `key` as a key of its own (it refuses empty keys and
+    /// keys over its limit; etcd has no such limit).
+    private func fitsLMDB(_ key: [UInt8]) -> Bool { !key.isEmpty && key.count <= maxKeySize }
+
     private func putLive(_ entry: KeyValue, size: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
+        guard fitsLMDB(entry.key) else {
+            try IndexRecord.longKey(entry.key).withUnsafeBytes { digest in
+                try txn.put(longLive, key: digest, reserving: IndexRecord.longKeyPrefixSize(entry.key) + size) { out in
+                    IndexRecord.writeLongKeyPrefix(entry.key, to: out)
+                    fill(UnsafeMutableRawBufferPointer(rebasing: out[IndexRecord.longKeyPrefixSize(entry.key)...]))
+                }
+            }
+            return
+        }
         // Exports list keys in ascending byte order (etcd's range order), which is
         // also LMDB's order: append when it holds, ordinary put otherwise.
         var append = false
@@ -96,15 +114,24 @@ final class IndexWriter: DumpSink {
         try entry.key.withUnsafeBytes { key in
             do {
                 try txn.put(live, key: key, reserving: size, append: append, fill: fill)
-            } catch let error as LMDBError where error.code == MDB_KEYEXIST && append {
+            } catch let error as LMDBError where error.isKeyExists && append {
                 try txn.put(live, key: key, reserving: size, fill: fill)
             }
+        }
+    }
+
+    private func deleteLive(_ key: [UInt8]) throws {
+        if fitsLMDB(key) {
+            try key.withUnsafeBytes { _ = try txn.delete(live, key: $0) }
+        } else {
+            try IndexRecord.longKey(key).withUnsafeBytes { _ = try txn.delete(longLive, key: $0) }
         }
     }
 
     private func endBatchIfFull(adding bytes: Int) throws {
         batchBytes += bytes
         guard batchBytes >= Self.batchLimit else { return }
+        let environment = txn.environment
         try txn.commit()
         environment.releaseMappedPages()
         txn = try LMDBTransaction(environment: environment, readOnly: false)

@@ -38,7 +38,7 @@ extension EntryAuditor {
         switch chain.read(value, etcdKey: key, keepingPlaintext: true) {
         case .read(let index, let decrypted):
             let entry = chain.entries[index]
-            if let decrypted { return .decrypted(SecretBytes(decrypted), readBy: entry.position) }
+            if let decrypted { return .decrypted(decrypted, readBy: entry.position) }
             return .plaintext(SecretBytes(Array(value)), readBy: entry.position)
         case .kms(let index):
             return .kms(readBy: chain.entries[index].position)

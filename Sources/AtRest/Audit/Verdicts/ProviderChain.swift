@@ -68,7 +68,7 @@ final class ProviderChain {
     enum Outcome {
         /// Read (decrypted, or plaintext through identity) by `entries[index]`;
         /// the decrypted bytes when they were asked for and a key decrypted them.
-        case read(index: Int, decrypted: [UInt8]?)
+        case read(index: Int, decrypted: SecretBytes?)
         /// A KMS provider of the list matches the prefix; it cannot be run offline.
         case kms(index: Int)
         /// Nothing read it; the reasons of every provider that tried, in order.

@@ -29,7 +29,9 @@ final class ByteStream {
 
     /// The input name used in error messages.
     let name: String
-    private let fd: Int32
+    /// The input read from: held, so that its descriptor stays open (and is not
+    /// reused for another file) for as long as this stream exists.
+    private let file: InputFile
     private(set) var base: UnsafeMutableRawPointer
     private(set) var capacity: Int
     /// Index in `base` of the next unread byte.
@@ -48,15 +50,12 @@ final class ByteStream {
     /// Called after each read with the total bytes read so far.
     var onRead: ((UInt64) -> Void)?
 
-    init(fd: Int32, name: String, initialCapacity: Int = 64 << 10) {
-        self.fd = fd
-        self.name = name
+    /// Reads `file`, naming it `name` in messages (its display name by default).
+    init(_ file: InputFile, name: String? = nil, initialCapacity: Int = 64 << 10) {
+        self.file = file
+        self.name = name ?? file.displayName
         self.capacity = max(initialCapacity, 64)
         self.base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
-    }
-
-    convenience init(_ input: InputFile) {
-        self.init(fd: input.fd, name: input.displayName)
     }
 
     deinit { base.deallocate() }
@@ -104,7 +103,7 @@ final class ByteStream {
         }
         let request = min(capacity - limit, ByteStream.chunkSize)
         while true {
-            let count = read(fd, base + limit, request)
+            let count = file.read(into: base + limit, count: request)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw DumpError(.io, file: name, at: .byte(offset(ofIndex: limit)), "read failed: \(InputFile.errnoText())")

@@ -16,7 +16,7 @@ final class InputFile {
     let path: String
     /// The name used in messages: the path, or `<stdin>`.
     let displayName: String
-    let fd: Int32
+    private let fd: Int32
     /// True for `-`: the input cannot be seeked nor reopened.
     let isStandardInput: Bool
     /// True when the descriptor is a regular file (sizes known, reopenable).
@@ -75,6 +75,22 @@ final class InputFile {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return UInt64(clamping: info.st_size)
+    }
+
+    /// `read(2)` into `buffer`; after `close()` it fails with `EBADF` rather than
+    /// reading whatever file the descriptor number now belongs to.
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard !closed else {
+            errno = EBADF
+            return -1
+        }
+        #if canImport(Glibc)
+        return Glibc.read(fd, buffer, count)
+        #elseif canImport(Musl)
+        return Musl.read(fd, buffer, count)
+        #else
+        return Darwin.read(fd, buffer, count)
+        #endif
     }
 
     func close() {

@@ -35,13 +35,13 @@ public final class AESCBCDecryptor {
     /// its out-of-range index on an IV-only payload are both ``DecryptionFailure/truncated``.
     /// The padding check is not constant-time: atrest decrypts offline, there is no oracle.
     /// - Parameter verifyingEncoding: also require a Kubernetes encoding (see the type's note).
-    public func decrypt(_ payload: UnsafeRawBufferPointer, verifyingEncoding: Bool = true) throws(DecryptionFailure) -> [UInt8] {
+    public func decrypt(_ payload: UnsafeRawBufferPointer, verifyingEncoding: Bool = true) throws(DecryptionFailure) -> SecretBytes {
         let block = Self.blockByteCount
         guard payload.count >= Self.minimumPayloadByteCount, payload.count % block == 0,
               let base = payload.baseAddress else { throw .truncated }
         let iv = UnsafeRawBufferPointer(start: base, count: block)
         let ciphertext = UnsafeRawBufferPointer(start: base + block, count: payload.count - block)
-        return try backend.decrypt(iv: iv, ciphertext: ciphertext) { plaintext throws(DecryptionFailure) -> Int in
+        return SecretBytes(try backend.decrypt(iv: iv, ciphertext: ciphertext) { plaintext throws(DecryptionFailure) -> Int in
             // PKCS#7, exactly as upstream.
             guard let last = plaintext.last else { throw .invalidPadding }
             let padding = Int(last)
@@ -52,12 +52,12 @@ public final class AESCBCDecryptor {
                 throw .notAKubernetesEncoding
             }
             return size
-        }
+        })
     }
 
     /// Convenience over an array (tests, one-off use).
-    public func decrypt(_ payload: [UInt8], verifyingEncoding: Bool = true) throws(DecryptionFailure) -> [UInt8] {
-        let result: Result<[UInt8], DecryptionFailure> = payload.withUnsafeBytes { p in
+    public func decrypt(_ payload: [UInt8], verifyingEncoding: Bool = true) throws(DecryptionFailure) -> SecretBytes {
+        let result: Result<SecretBytes, DecryptionFailure> = payload.withUnsafeBytes { p in
             Result { () throws(DecryptionFailure) in try decrypt(p, verifyingEncoding: verifyingEncoding) }
         }
         return try result.get()

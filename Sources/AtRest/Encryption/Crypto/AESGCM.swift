@@ -32,19 +32,19 @@ public final class AESGCMDecryptor {
     /// Upstream reports a payload shorter than the nonce as "shorter than the required size" and
     /// one shorter than nonce + tag as an authentication failure (Go's `aead.Open`); both are
     /// ``DecryptionFailure/truncated`` here because neither can be a value the apiserver wrote.
-    /// - Returns: the plaintext. Nothing is returned (and the output is wiped) when the tag fails.
-    public func decrypt(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {
+    /// - Returns: the plaintext, wiped when released. Nothing is returned (and the output is wiped) when the tag fails.
+    public func decrypt(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
         guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
         let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
         let ciphertext = UnsafeRawBufferPointer(start: base + Self.nonceByteCount,
                                                 count: payload.count - Self.minimumPayloadByteCount)
         let tag = UnsafeRawBufferPointer(start: base + payload.count - Self.tagByteCount, count: Self.tagByteCount)
-        return try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData)
+        return SecretBytes(try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData))
     }
 
     /// Convenience over arrays (tests, one-off use).
-    public func decrypt(_ payload: [UInt8], additionalData: [UInt8]) throws(DecryptionFailure) -> [UInt8] {
-        let result: Result<[UInt8], DecryptionFailure> = payload.withUnsafeBytes { p in
+    public func decrypt(_ payload: [UInt8], additionalData: [UInt8]) throws(DecryptionFailure) -> SecretBytes {
+        let result: Result<SecretBytes, DecryptionFailure> = payload.withUnsafeBytes { p in
             additionalData.withUnsafeBytes { a in Result { () throws(DecryptionFailure) in try decrypt(p, additionalData: a) } }
         }
         return try result.get()

@@ -31,7 +31,7 @@ public enum KMSv2Data {
     /// A new GCM context per call: KMS v2 keys change per DEK/seed and per `info`, and this is
     /// not a bulk path.
     public static func decrypt(_ encryptedData: UnsafeRawBufferPointer, dekSource: DEKSource,
-                               etcdKey: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {
+                               etcdKey: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
         switch dekSource {
         case .aesGCMKey(let dek):
             return try AESGCMDecryptor(key: dek).decrypt(encryptedData, additionalData: etcdKey)
@@ -47,8 +47,8 @@ public enum KMSv2Data {
     }
 
     /// Convenience over arrays (tests, one-off use).
-    public static func decrypt(_ encryptedData: [UInt8], dekSource: DEKSource, etcdKey: [UInt8]) throws(DecryptionFailure) -> [UInt8] {
-        let result: Result<[UInt8], DecryptionFailure> = encryptedData.withUnsafeBytes { data in
+    public static func decrypt(_ encryptedData: [UInt8], dekSource: DEKSource, etcdKey: [UInt8]) throws(DecryptionFailure) -> SecretBytes {
+        let result: Result<SecretBytes, DecryptionFailure> = encryptedData.withUnsafeBytes { data in
             etcdKey.withUnsafeBytes { key in
                 Result { () throws(DecryptionFailure) in try decrypt(data, dekSource: dekSource, etcdKey: key) }
             }

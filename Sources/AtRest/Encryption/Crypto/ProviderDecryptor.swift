@@ -27,7 +27,7 @@ public enum ProviderDecryptor {
 
     /// Decrypts the payload that follows `k8s:enc:<provider>:v1:<keyName>:`. `etcdKey` is the
     /// full etcd key; only aesgcm uses it (as AAD), the others ignore it as upstream does.
-    public func decrypt(_ payload: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {
+    public func decrypt(_ payload: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
         switch self {
         case .aescbc(let decryptor): return try decryptor.decrypt(payload)
         case .aesgcm(let decryptor): return try decryptor.decrypt(payload, additionalData: etcdKey)

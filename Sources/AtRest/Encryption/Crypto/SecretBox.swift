@@ -27,17 +27,17 @@ public struct SecretBoxDecryptor: Sendable {
         self.key = key
     }
 
-    /// Opens `payload` (`nonce || tag || ciphertext`).
-    public func decrypt(_ payload: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {
+    /// Opens `payload` (`nonce || tag || ciphertext`); the plaintext is wiped when released.
+    public func decrypt(_ payload: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
         guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
         let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
         let box = UnsafeRawBufferPointer(start: base + Self.nonceByteCount, count: payload.count - Self.nonceByteCount)
-        return try SecretBoxBackend.open(box: box, nonce: nonce, key: key)
+        return SecretBytes(try SecretBoxBackend.open(box: box, nonce: nonce, key: key))
     }
 
     /// Convenience over an array (tests, one-off use).
-    public func decrypt(_ payload: [UInt8]) throws(DecryptionFailure) -> [UInt8] {
-        let result: Result<[UInt8], DecryptionFailure> = payload.withUnsafeBytes { p in
+    public func decrypt(_ payload: [UInt8]) throws(DecryptionFailure) -> SecretBytes {
+        let result: Result<SecretBytes, DecryptionFailure> = payload.withUnsafeBytes { p in
             Result { () throws(DecryptionFailure) in try decrypt(p) }
         }
         return try result.get()

@@ -1,23 +1,26 @@
-import CLMDB
+internal import CLMDB
 import Foundation
 
 /// An LMDB environment (a directory holding `data.mdb` and `lock.mdb`).
 ///
-/// The environment handle is thread-safe (opened with `MDB_NOTLS`); transactions
-/// are not and stay on the thread that began them. LMDB forbids opening the same
-/// environment twice in one process, so each index is opened once and shared.
-public final class LMDBEnvironment: @unchecked Sendable {
+/// Ownership: every transaction holds its environment, and every cursor its
+/// transaction, so a parent is closed only after the last child has ended,
+/// whatever order the optimiser releases local variables in. LMDB forbids
+/// opening the same environment twice in one process, so each index is opened
+/// once and shared. The handle is thread-safe (`MDB_NOTLS`); transactions are not.
+final class LMDBEnvironment: @unchecked Sendable {
     let handle: OpaquePointer
+    /// The largest key LMDB stores (511 bytes unless the library was built otherwise).
+    let maxKeySize: Int
     /// The data file's mapping in this process, found once (see `releaseMappedPages`).
     private let mapping: (base: UnsafeMutableRawPointer, length: Int)?
 
     /// Opens (or creates, unless `readOnly`) the environment in `directory`.
-    /// Files are created with `mode` (0600: an index holds every stored secret's ciphertext).
-    public init(directory: String, readOnly: Bool, maxDatabases: UInt32 = 8, mode: mdb_mode_t = 0o600) throws(LMDBError) {
+    /// Files are created 0600: an index holds every stored secret's ciphertext.
+    init(directory: String, readOnly: Bool, maxDatabases: UInt32 = 8) throws(LMDBError) {
         var env: OpaquePointer?
         try LMDBError.check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: -1, operation: "mdb_env_create") }
-        handle = env
         do {
             try LMDBError.check(mdb_env_set_maxdbs(env, maxDatabases), "mdb_env_set_maxdbs")
             // Address space only: without MDB_WRITEMAP the file grows as pages are written.
@@ -26,11 +29,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
             // The index is rebuilt from its input after a crash (it is only published
             // once complete), so per-commit fsync buys nothing; one sync happens at the end.
             if readOnly { flags |= UInt32(MDB_RDONLY) | UInt32(MDB_NORDAHEAD) } else { flags |= UInt32(MDB_NOSYNC) }
-            try LMDBError.check(mdb_env_open(env, directory, flags, mode), "mdb_env_open \(directory)")
+            try LMDBError.check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open \(directory)")
         } catch {
             mdb_env_close(env)
             throw error
         }
+        handle = env
+        maxKeySize = Int(mdb_env_get_maxkeysize(env))
         mapping = Self.findMapping(of: directory + "/data.mdb")
     }
 
@@ -42,10 +47,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// or an insertion touches stays in the process's RSS: a multi-GiB index would
     /// make a multi-GiB process. `MADV_DONTNEED` on the mapping drops those pages
     /// from this process only; they stay in the page cache and fault back in when
-    /// read again. Safe while transactions are open: for a shared file mapping the
-    /// data is the file's (dirty pages of a write transaction live in heap memory,
-    /// not in the map, since the environment is not opened with `MDB_WRITEMAP`).
-    public func releaseMappedPages() {
+    /// read again, at the same addresses, so views into the map stay valid. Safe
+    /// while transactions are open: for a shared file mapping the data is the
+    /// file's (dirty pages of a write transaction live in heap memory, not in the
+    /// map, since the environment is not opened with `MDB_WRITEMAP`).
+    func releaseMappedPages() {
         guard let mapping else { return }
         madvise(mapping.base, mapping.length, MADV_DONTNEED)
     }
@@ -70,19 +76,12 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Flushes everything written to disk.
-    public func sync() throws(LMDBError) {
+    func sync() throws(LMDBError) {
         try LMDBError.check(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
-    /// Opens (creating in a write transaction if asked) a named database.
-    public func openDatabase(_ name: String, in txn: LMDBTransaction, create: Bool) throws(LMDBError) -> MDB_dbi {
-        var dbi: MDB_dbi = 0
-        try LMDBError.check(mdb_dbi_open(txn.handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi), "mdb_dbi_open \(name)")
-        return dbi
-    }
-
     /// Runs `body` in a transaction that commits when `body` returns and aborts when it throws.
-    public func transaction<R>(readOnly: Bool, _ body: (LMDBTransaction) throws -> R) throws -> R {
+    func transaction<R>(readOnly: Bool, _ body: (LMDBTransaction) throws -> R) throws -> R {
         let txn = try LMDBTransaction(environment: self, readOnly: readOnly)
         let result: R
         do {
@@ -96,4 +95,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
         try txn.commit()
         return result
     }
+}
+
+/// A named database inside an environment (LMDB's `MDB_dbi`), valid for the
+/// environment's life once the transaction that opened it has committed.
+struct LMDBDatabase {
+    let dbi: MDB_dbi
 }

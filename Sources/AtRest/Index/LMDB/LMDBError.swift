@@ -1,19 +1,21 @@
-import CLMDB
+internal import CLMDB
 
-/// A failed LMDB call, with the operation and LMDB's own message.
-public struct LMDBError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var code: Int32
-    public var operation: String
+/// A failed LMDB call, with the operation and LMDB's own message. Internal: it
+/// reaches callers as `IndexError.storage`, which carries no C error code.
+struct LMDBError: Error, Sendable, Hashable, CustomStringConvertible {
+    var code: Int32
+    var operation: String
 
-    public init(code: Int32, operation: String) {
+    init(code: Int32, operation: String) {
         self.code = code
         self.operation = operation
     }
 
-    public var description: String {
-        let text = mdb_strerror(code).map { String(cString: $0) } ?? "error \(code)"
-        return "\(operation): \(text)"
-    }
+    var isKeyExists: Bool { code == MDB_KEYEXIST }
+
+    var message: String { mdb_strerror(code).map { String(cString: $0) } ?? "error \(code)" }
+
+    var description: String { "\(operation): \(message)" }
 
     /// Throws unless `code` is `MDB_SUCCESS`.
     @inline(__always)

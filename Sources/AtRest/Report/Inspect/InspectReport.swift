@@ -276,7 +276,8 @@ public struct InspectReport {
 
     private func envelopeText(_ secret: SecretBytes) -> String {
         // The only place the plaintext leaves its SecretBytes; it is reduced to sizes below unless --reveal.
-        let plaintext = secret.withUnsafeBytes { Array($0) }
+        var plaintext = secret.withUnsafeBytes { Array($0) }
+        defer { SecretBytes.wipe(&plaintext) }
         let envelope = ObjectEnvelope(decoding: plaintext)
         var out = "  encoding      \(envelope.encoding), \(Self.bytes(plaintext.count))\n"
         if let apiVersion = envelope.apiVersion { out += "  apiVersion    \(apiVersion)\n" }

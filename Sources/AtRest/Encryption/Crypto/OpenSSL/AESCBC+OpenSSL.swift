@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// AES-CBC decryption over OpenSSL 3's EVP interface, with one reusable `EVP_CIPHER_CTX`.
 ///

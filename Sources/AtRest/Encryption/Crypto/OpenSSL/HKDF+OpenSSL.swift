@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// HKDF-Expand over OpenSSL's one-shot `HMAC()`.
 ///

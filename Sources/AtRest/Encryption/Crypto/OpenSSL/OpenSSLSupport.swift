@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// A fetched `EVP_CIPHER`/`EVP_MD`. These objects are immutable and reference-counted
 /// by OpenSSL, so one fetch can be shared by every thread.

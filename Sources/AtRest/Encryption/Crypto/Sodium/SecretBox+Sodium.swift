@@ -1,5 +1,5 @@
-import COpenSSL
-import CSodium
+internal import COpenSSL
+internal import CSodium
 
 /// XSalsa20-Poly1305 open over libsodium's `crypto_secretbox_open_easy`.
 enum SodiumSecretBoxBackend {

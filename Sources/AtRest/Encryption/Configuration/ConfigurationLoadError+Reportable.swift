@@ -1,0 +1,9 @@
+import AtRestDump
+
+extension ConfigurationLoadError: ReportableError {
+    public var identifier: String { "config.error" }
+}
+
+extension DecryptionFailure: ReportableError {
+    public var identifier: String { "decrypt." + code }
+}
