@@ -315,6 +315,17 @@ import AtRestTestSupport
         #expect(reading == expected)
     }
 
+    @Test func salvagePastAWrongTrailerReadsTheTreeButIsPartial() throws {
+        var bytes = generated.snapshot
+        bytes[bytes.count - 1] ^= 0xFF
+        let path = directory.appendingPathComponent("bad-trailer.db").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (reading, report) = try Self.salvage(path)
+        #expect(reading == expected)
+        #expect(report?.leafPages == nil)
+        #expect(report?.summary.contains("sha256 trailer does not match") == true)
+    }
+
     @Test func salvageRecoversEveryRevisionWhenBothMetaPagesAreZeroed() throws {
         var bytes = original
         bytes.replaceSubrange(0..<(2 * layout.pageSize), with: [UInt8](repeating: 0, count: 2 * layout.pageSize))

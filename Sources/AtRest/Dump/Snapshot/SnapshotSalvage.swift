@@ -2,8 +2,9 @@
 public struct SalvageReport: Sendable, Hashable {
     /// Revisions recovered (puts and tombstones), after removing duplicate copies.
     public var recovered: Int
-    /// Leaf pages of the `key` bucket they came from.
-    public var leafPages: Int
+    /// Leaf pages of the `key` bucket they came from; nil when the tree could be read
+    /// but the sha256 trailer does not match (no page scan was needed).
+    public var leafPages: Int?
     /// Pages (ids, inclusive ranges) that are not a readable bbolt page nor part of one.
     public var unreadable: [ClosedRange<UInt64>]
     /// Why the snapshot could not be read normally.
@@ -11,6 +12,9 @@ public struct SalvageReport: Sendable, Hashable {
 
     /// One line for reports: `salvaged: 140 revisions from 12 leaf pages; unreadable pages: 2-3, 9 (cause)`.
     public var summary: String {
+        guard let leafPages else {
+            return "salvaged: \(recovered) revisions read from the tree, but \(cause): bytes inside keys or values may be damaged"
+        }
         let ranges = unreadable.isEmpty ? "none" : unreadable.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
             .joined(separator: ", ")
         return "salvaged: \(recovered) revisions recovered from \(leafPages) key-bucket leaf pages by a page scan; unreadable pages: \(ranges); the snapshot could not be read whole: \(cause)"
