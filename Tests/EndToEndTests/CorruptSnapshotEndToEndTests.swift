@@ -178,6 +178,7 @@ import AtRestTestSupport
         let path = try write(zeroedMetas(), "zeroed.db")
         let refused = try AtRestBinary.run(["stats", path])
         #expect(refused.status == 2)
+        #expect(refused.stderr.contains("both meta pages are invalid: page 0: bad magic"), "\(refused.stderr)")
         let text = try AtRestBinary.run(["stats", "--salvage", path])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("completeness: partial: salvaged: "), "\(text.stdout)")

@@ -7,7 +7,9 @@
 ///    page 1 (id 1, flags and magic) at any page size bbolt uses → `.snapshot`
 ///    (the snapshot reader then tells a `snapshot save` file from a raw
 ///    `member/snap/db` by its trailer, and says what is wrong with each meta page:
-///    a damaged meta page must not make a snapshot look like no export at all);
+///    a damaged meta page must not make a snapshot look like no export at all),
+///    or, with both meta pages destroyed, pages 2 and 3 with their own ids and
+///    branch/leaf/freelist flags;
 /// 2. first non-whitespace byte `{` → `.etcdctlJSON` (the JSON reader upgrades
 ///    to `.gatewayJSON` if integers turn out to be strings);
 /// 3. first line starting `"ClusterID" : ` → `.fields` (`printer_fields.go`
@@ -37,6 +39,11 @@ enum FormatDetector {
         for pageSize in [4096, 512, 1024, 2048, 8192, 16384, 32768, 65536] where looksLikeBoltMeta(head, at: pageSize, bothMarks: true) {
             return .snapshot
         }
+        // Both meta pages destroyed: pages 2 and 3 still carry their ids and bbolt page flags.
+        for pageSize in [4096, 512, 1024, 2048, 8192, 16384] where looksLikeBoltPage(head, id: 2, pageSize: pageSize)
+            && looksLikeBoltPage(head, id: 3, pageSize: pageSize) {
+            return .snapshot
+        }
         if let first = head.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) {
             if first == 0x7B { return .etcdctlJSON }
         } else if head.count < peekLength {
@@ -52,6 +59,15 @@ enum FormatDetector {
         }
         throw DumpError(.unknownFormat, file: name, at: .byte(0),
                         "not a recognised etcd export (etcdctl get -w json / -w fields / --hex / plain output, or an etcd snapshot)")
+    }
+
+    /// A branch, leaf or freelist page header with id `id` (bbolt `page.go`).
+    private static func looksLikeBoltPage(_ head: [UInt8], id: Int, pageSize: Int) -> Bool {
+        let offset = id * pageSize
+        guard head.count >= offset + 16 else { return false }
+        let storedID = (0..<8).reduce(UInt64(0)) { $0 | UInt64(head[offset + $1]) << (8 * $1) }
+        let flags = UInt16(head[offset + 8]) | UInt16(head[offset + 9]) << 8
+        return storedID == UInt64(id) && [0x01, 0x02, 0x10].contains(flags)
     }
 
     /// A bbolt meta page at `offset`: page flags `0x04` and/or the magic (page 1
