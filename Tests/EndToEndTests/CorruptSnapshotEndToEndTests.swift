@@ -162,7 +162,10 @@ import AtRestTestSupport
             #expect(result.status == 2, "\(name): \(result.status) \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(name): \(result.stderr)")
             #expect(result.stderr.contains(": page ") || result.stderr.contains(": byte "), "\(name): \(result.stderr)")
-            if let rss = result.maxRSS { #expect(rss < 256 * 1024, "\(name): peak RSS \(rss) KiB") }
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/time") {
+                let rss = try #require(result.maxRSS, "\(name): /usr/bin/time gave no peak RSS")
+                #expect(rss < 256 * 1024, "\(name): peak RSS \(rss) KiB")
+            }
         }
     }
 
@@ -207,6 +210,18 @@ import AtRestTestSupport
         #expect(json.stdout.contains("\"partial\""), "\(json.stdout)")
         let sound = try AtRestBinary.run(["audit", "--salvage", "--config", config.path, try write(original, "sound.db")])
         #expect(sound.status == 0, "\(sound.stdout)\(sound.stderr)")
+        let plan = try AtRestBinary.run(["plan", "--salvage", "--config", config.path, "--proposed", config.path, path])
+        #expect(plan.status == 4, "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("completeness: partial"), "\(plan.stdout)")
+    }
+
+    @Test func salvagedInspectShowsARecoveredKey() throws {
+        let path = try write(zeroedMetas(), "zeroed-inspect.db")
+        let refused = try AtRestBinary.run(["inspect", path, "/registry/secrets/default/s-001"])
+        #expect(refused.status == 2)
+        let shown = try AtRestBinary.run(["inspect", "--salvage", path, "/registry/secrets/default/s-001"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("/registry/secrets/default/s-001"), "\(shown.stdout)")
     }
 
     @Test func salvagedIndexWarnsThatItIsPartial() throws {
