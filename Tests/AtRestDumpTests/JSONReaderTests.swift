@@ -111,7 +111,7 @@ import AtRestTestSupport
 
     @Test func escapedBase64StringsAreUnescaped() throws {
         // "L2E=" with the slash-free letters escaped as \u0032 ('2') and an escaped '/' in value "Lw==" -> "/".
-        let text = #"{"kvs":[{"key":"L\u0032E=","value":"L\/8="}],"count":1}"#
+        let text = #"{"header":{"revision":2},"kvs":[{"key":"L\u0032E=","value":"L\/8="}],"count":1}"#
         let (sink, _) = try TestInput.read(text: text)
         #expect(sink.entries.first?.key == Array("/a".utf8))
         #expect(sink.entries.first?.value == [0x2F, 0xFF])
@@ -141,8 +141,8 @@ import AtRestTestSupport
 
     @Test func keyRepeatedInALaterPageIsRefusedAsDuplicate() throws {
         let text = """
-        {"kvs":[{"key":"L2E=","value":"MQ=="},{"key":"L2M=","value":"Mw=="}],"more":true,"count":3}
-        {"kvs":[{"key":"L2M=","value":"OQ=="}],"count":1}
+        {"header":{"revision":4},"kvs":[{"key":"L2E=","value":"MQ=="},{"key":"L2M=","value":"Mw=="}],"more":true,"count":3}
+        {"header":{"revision":4},"kvs":[{"key":"L2M=","value":"OQ=="}],"count":1}
         """
         let (sink, _) = try TestInput.read(text: text)
         #expect(sink.entries.count == 2)
@@ -158,11 +158,11 @@ import AtRestTestSupport
     }
 
     @Test func kvWithoutKeyIsRefusedAsMissingKey() throws {
-        let text = #"{"kvs":[{"value":"eA=="},{"key":"L2E="}],"count":2}"#
+        let text = #"{"header":{"revision":2},"kvs":[{"value":"eA=="},{"key":"L2E="}],"count":2}"#
         let (sink, _) = try TestInput.read(text: text)
         #expect(sink.entries.count == 1)
         #expect(sink.refusals.map(\.reason) == [.missingKey])
-        #expect(sink.refusals.first?.location == .byte(8))
+        #expect(sink.refusals.first?.location == .byte(32))
     }
 
     @Test func invalidBase64ReportsTheStringOffset() throws {
@@ -205,7 +205,7 @@ import AtRestTestSupport
     }
 
     @Test func int64MinimumIsAccepted() throws {
-        let (sink, _) = try TestInput.read(text: #"{"kvs":[{"key":"L2E=","lease":-9223372036854775808}],"count":1}"#)
+        let (sink, _) = try TestInput.read(text: #"{"header":{"revision":2},"kvs":[{"key":"L2E=","lease":-9223372036854775808}],"count":1}"#)
         #expect(sink.entries.first?.lease == Int64.min)
     }
 
@@ -224,9 +224,9 @@ import AtRestTestSupport
     }
 
     @Test func garbageAfterDocumentIsMalformed() throws {
-        let error = TestInput.error { _ = try TestInput.read(text: "{\"count\":0}\nxyz") }
+        let error = TestInput.error { _ = try TestInput.read(text: "{\"header\":{}}\nxyz") }
         #expect(error?.code == .malformedJSON)
-        #expect(error?.location == .byte(12))
+        #expect(error?.location == .byte(14))
     }
 
     @Test func duplicateMemberIsMalformed() throws {
@@ -262,8 +262,109 @@ import AtRestTestSupport
 
     @Test func largeValueSpanningBufferRefillsIsDecoded() throws {
         let value = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let text = #"{"kvs":[{"key":"L2E=","value":""# + Data(value).base64EncodedString() + #""}],"count":1}"#
+        let text = #"{"header":{"revision":2},"kvs":[{"key":"L2E=","value":""# + Data(value).base64EncodedString() + #""}],"count":1}"#
         let (sink, _) = try TestInput.read(text: text)
         #expect(sink.entries.first?.value == value)
+    }
+
+    // MARK: What etcdctl never writes
+
+    @Test func emptyObjectIsNotAnExport() throws {
+        let error = TestInput.error { _ = try TestInput.read(text: "{}\n") }
+        #expect(error?.code == .unknownFormat)
+        #expect(error?.location == .byte(0))
+        #expect(error?.message.contains("without \"header\"") == true)
+    }
+
+    @Test func documentWithKvsButNoHeaderIsNotAnExport() throws {
+        let error = TestInput.error { _ = try TestInput.read(text: #"{"kvs":[{"key":"L2E=","value":"eA=="}],"count":1}"#) }
+        #expect(error?.code == .unknownFormat)
+        #expect(error?.location == .byte(0))
+    }
+
+    @Test func nullHeaderIsRefused() throws {
+        let error = TestInput.error { _ = try TestInput.read(text: #"{"header":null,"kvs":[]}"#) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(10))
+    }
+
+    @Test func laterPageWithoutHeaderIsRefusedAtItsStart() throws {
+        let text = #"{"header":{"revision":3},"kvs":[{"key":"L2E="}],"more":true,"count":2}"# + "\n" + #"{"kvs":[{"key":"L2I="}],"count":1}"#
+        let error = TestInput.error { _ = try TestInput.read(text: text) }
+        #expect(error?.code == .unknownFormat)
+        #expect(error?.location == .byte(71))
+    }
+
+    @Test func headerOnlyDocumentOfAnEmptyRangeIsAccepted() throws {
+        // etcdctl's answer for a range with no keys: kvs and count are omitted (omitempty).
+        let (sink, summary) = try TestInput.read([Fixtures.path("samples/get_config_rev1.json")])
+        #expect(sink.entries.isEmpty)
+        #expect(sink.refusals.isEmpty)
+        #expect(summary.completeness == .complete)
+    }
+
+    @Test func invalidUTF8InAnIgnoredMemberIsRefusedAtTheByte() throws {
+        let bytes = Array(#"{"header":{"revision":2},"note":"caf"#.utf8) + [0xC3] + Array(#"!"}"#.utf8)
+        let error = TestInput.error { _ = try TestInput.read([TestInput.file(bytes)]) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(36))
+        #expect(error?.message.contains("invalid UTF-8") == true)
+    }
+
+    @Test func invalidUTF8InAMemberNameIsRefused() throws {
+        let bytes = Array(#"{"header":{"revision":2,"x"#.utf8) + [0xFF] + Array(#"":1}}"#.utf8)
+        let error = TestInput.error { _ = try TestInput.read([TestInput.file(bytes)]) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(26))
+    }
+
+    @Test func invalidUTF8InsideABase64ValueIsReportedAtTheByte() throws {
+        let bytes = Array(#"{"header":{"revision":2},"kvs":[{"key":"L2E=","value":"eA"#.utf8) + [0xE2, 0x82] + Array(#"=="}]}"#.utf8)
+        let error = TestInput.error { _ = try TestInput.read([TestInput.file(bytes)]) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(57))
+        #expect(error?.message.contains("invalid UTF-8") == true)
+    }
+
+    @Test func invalidUTF8InAnEscapedStringIsRefused() throws {
+        let bytes = Array(#"{"header":{"revision":2},"note":"\n"#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)
+        let error = TestInput.error { _ = try TestInput.read([TestInput.file(bytes)]) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(35))
+    }
+
+    @Test func wellFormedUTF8IsAcceptedEverywhere() throws {
+        let text = #"{"header":{"revision":2},"ключ ✓":"значение 😀 \u00e9","kvs":[{"key":"L2E=","zone":"東京"}],"count":1}"#
+        let (sink, _) = try TestInput.read(text: text)
+        #expect(sink.entries.count == 1)
+    }
+
+    // MARK: Hostile sizes
+
+    @Test func stringLongerThanTheLimitIsRefusedAtItsOpeningQuote() throws {
+        var bytes = Array(#"{"header":{"revision":2},"kvs":[{"key":"L2E=","value":""#.utf8)
+        let quote = bytes.count - 1
+        bytes += [UInt8](repeating: UInt8(ascii: "A"), count: JSONScanner.maxStringBytes + 4)
+        bytes += Array(#""}]}"#.utf8)
+        let error = TestInput.error { _ = try TestInput.read([TestInput.file(bytes)]) }
+        #expect(error?.code == .tooLarge)
+        #expect(error?.location == .byte(UInt64(quote)))
+        #expect(error?.message.contains("longer than 32 MiB") == true)
+    }
+
+    @Test func valueWhoseBase64FillsTheLimitIsAccepted() throws {
+        // 24 MiB decoded is exactly 32 MiB of base64: sixteen times etcd's default request limit.
+        let value = [UInt8](repeating: 0xA5, count: JSONScanner.maxStringBytes / 4 * 3)
+        let text = #"{"header":{"revision":2},"kvs":[{"key":"L2E=","value":""# + Data(value).base64EncodedString() + #""}],"count":1}"#
+        let (sink, _) = try TestInput.read(text: text)
+        #expect(sink.entries.first?.value.count == value.count)
+        #expect(sink.entries.first?.value == value)
+    }
+
+    @Test func millionNestedArraysAreRefusedWithoutRecursion() throws {
+        let text = #"{"header":{},"x":"# + String(repeating: "[", count: 1_000_000)
+        let error = TestInput.error { _ = try TestInput.read(text: text) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.message.contains("deeper than 1000") == true)
     }
 }

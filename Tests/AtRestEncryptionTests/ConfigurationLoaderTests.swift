@@ -114,18 +114,48 @@ import Testing
         }
     }
 
-    @Test func fileLargerThanOneMebibyteIsRefusedUnparsed() throws {
+    @Test func fileLargerThanOneMebibyteIsRefusedUnparsedAtTheLimit() throws {
         let bytes = [UInt8](repeating: UInt8(ascii: "#"), count: EncryptionConfigurationLoader.maximumFileSize + 1)
-        #expect(throws: ConfigurationLoadError.self) {
-            _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "big.yaml")
-        }
+        let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "big.yaml") }
+        #expect(error?.description == "big.yaml: byte 1048576: larger than 1 MiB; not an encryption configuration (real ones are a few KiB)")
     }
 
-    @Test func deeplyNestedYamlFailsWithoutCrashing() throws {
+    @Test func configurationWithAMillionKeysIsRefusedBySizeBeforeParsing() throws {
+        let yaml = "apiVersion: v1\nkind: EncryptionConfig\nresources:\n" + (0..<1_000_000).map { "  - {resources: [r\($0)]}\n" }.joined()
+        let clock = ContinuousClock()
+        var error: ConfigurationLoadError?
+        let elapsed = clock.measure { error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "many.yaml") } }
+        #expect(error?.byteOffset == EncryptionConfigurationLoader.maximumFileSize)
+        #expect(elapsed < .seconds(5))
+    }
+
+    @Test func bytesThatAreNotUTF8AreRefusedAtTheirOffsetAndLine() throws {
+        // "secrets" with a Latin-1 é, as an editor set to ISO-8859-1 would save it.
+        let bytes = Array("apiVersion: v1\nkind: EncryptionConfig\nresources:\n  - resources: [secr".utf8) + [0xE9] + Array("ts]\n".utf8)
+        let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "latin1.yaml") }
+        #expect(error?.description == "latin1.yaml: line 4 (byte 69): not valid UTF-8")
+    }
+
+    @Test func jsonThatIsNotUTF8IsRefusedToo() throws {
+        let bytes = Array(#"{"apiVersion":"v1","kind":"EncryptionConfig","resources":[{"resources":["secrets"],"providers":[{"aescbc":{"keys":[{"name":"k"#.utf8)
+            + [0xFF] + Array(#"","secret":"c2VjcmV0IGlzIHNlY3VyZQ=="}]}}]}]}"#.utf8)
+        let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: bytes, sourcePath: "bad.json") }
+        #expect(error?.byteOffset == 125)
+        #expect(error?.line == 1)
+        #expect(error?.message == "not valid UTF-8")
+    }
+
+    @Test func deeplyNestedFlowYamlIsRefusedWithItsLine() throws {
         let yaml = "apiVersion: v1\nkind: EncryptionConfig\nresources: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        #expect(throws: ConfigurationLoadError.self) {
-            _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "deep.yaml")
-        }
+        let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "deep.yaml") }
+        #expect(error?.description == "deep.yaml:3: invalid YAML: nested deeper than 1000 levels")
+    }
+
+    @Test func deeplyNestedBlockYamlIsRefusedWithItsLine() throws {
+        let yaml = "apiVersion: v1\nkind: EncryptionConfig\nresources:\n" + String(repeating: "- ", count: 400_000) + "x\n"
+        let error = loadError { _ = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "deep.yaml") }
+        #expect(error?.line == 4)
+        #expect(error?.message == "invalid YAML: nested deeper than 1000 levels")
     }
 
     @Test func aliasBombIsRefusedQuickly() throws {
@@ -185,6 +215,19 @@ import Testing
         #expect(!texts.isEmpty)
         for text in texts {
             #expect(!text.contains(secret) && !text.contains(short) && !text.contains("YWJjZGVmZ2hp"), "\(text)")
+        }
+    }
+
+    /// The load error `body` throws, or nil.
+    private func loadError(_ body: () throws -> Void) -> ConfigurationLoadError? {
+        do {
+            try body()
+            return nil
+        } catch let error as ConfigurationLoadError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
         }
     }
 }

@@ -42,6 +42,8 @@ public struct DumpError: Error, Sendable, Hashable, CustomStringConvertible {
         case missingBucket = "missing-bucket"
         case malformedProtobuf = "malformed-protobuf"
         case inconsistentExport = "inconsistent-export"
+        /// A single key, value, line or string larger than atrest buffers (far above what etcd stores).
+        case tooLarge = "too-large"
     }
 
     public var code: Code

@@ -28,7 +28,6 @@ struct FieldsReader {
 
     init(stream: ByteStream) {
         self.stream = stream
-        stream.oversizeCode = .malformedLine
     }
 
     func read<S: DumpSink>(into sink: inout S, guard keys: inout PageKeyGuard, firstPageIndex: Int = 1) throws -> Result {

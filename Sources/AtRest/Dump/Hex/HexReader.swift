@@ -11,7 +11,6 @@ struct HexReader {
 
     init(stream: ByteStream) {
         self.stream = stream
-        stream.oversizeCode = .malformedLine
     }
 
     /// Reads all pairs; returns the number of keys read.

@@ -24,8 +24,13 @@ import Darwin
 /// across refills.
 final class ByteStream {
     static let chunkSize = 1 << 20
-    /// A single token (string, line) larger than this is refused rather than buffered.
-    static let defaultMaxTokenBytes = 512 << 20
+    /// A single token (string, line) larger than this is refused rather than
+    /// buffered, so that memory stays bounded (the buffer may double once past it).
+    /// 40 MiB holds a 10 MiB value however a line format escapes it (`-w fields`
+    /// writes `\xNN` for a binary byte, `--hex` two digits): etcd refuses requests
+    /// over 1.5 MiB by default and recommends no more than 10 MiB
+    /// (`embed.DefaultMaxRequestBytes`, `recommendedMaxRequestBytes`).
+    static let defaultMaxTokenBytes = 40 << 20
 
     /// The input name used in error messages.
     let name: String
@@ -45,8 +50,6 @@ final class ByteStream {
     /// Bytes read from the descriptor so far.
     private(set) var byteCount: UInt64 = 0
     var maxTokenBytes = ByteStream.defaultMaxTokenBytes
-    /// The error code used when a token exceeds `maxTokenBytes` (set by each reader).
-    var oversizeCode: DumpError.Code = .malformedLine
     /// Called after each read with the total bytes read so far.
     var onRead: ((UInt64) -> Void)?
 
@@ -91,8 +94,9 @@ final class ByteStream {
         if capacity - limit < minimumRead {
             // One token does not fit: grow (the only way memory grows).
             guard unread <= maxTokenBytes else {
-                throw DumpError(oversizeCode, file: name, at: .byte(offset),
-                                "a single token is longer than \(maxTokenBytes >> 20) MiB; refusing to buffer it")
+                throw DumpError(.tooLarge, file: name, at: .byte(offset),
+                                "a single line or token is longer than \(maxTokenBytes >> 20) MiB; refusing to buffer it "
+                                + "(etcd stores no key or value that large)")
             }
             let newCapacity = max(capacity * 2, limit + ByteStream.chunkSize)
             let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)

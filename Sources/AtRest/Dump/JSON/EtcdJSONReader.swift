@@ -14,6 +14,12 @@
 ///
 /// A `kvs` element without `key` is refused (`.missingKey`), not dropped. Keys
 /// already delivered by an earlier page are refused (`.duplicateKey`).
+///
+/// A document without `header` (or with `"header":null`) is not an export: the
+/// server fills the header of every response (`v3rpc/key.go` `Range`:
+/// `s.hdr.fill(resp.Header)`), and a nil pointer would be omitted, never `null`.
+/// Strings must be UTF-8 (`encoding/json` never writes anything else) and at most
+/// `JSONScanner.maxStringBytes` long.
 struct EtcdJSONReader {
     struct Result {
         var metadata: ExportMetadata
@@ -93,6 +99,10 @@ struct EtcdJSONReader {
                 throw scanner.malformed("expected ',' or '}' in a JSON document", at: scanner.offset - 1)
             }
         }
+        guard seen[0] else {
+            throw DumpError(.unknownFormat, file: scanner.name, at: .byte(documentStart),
+                            "a JSON document without \"header\": not etcdctl -w json or grpc-gateway output, which always carry the response header")
+        }
         // Merge into the input's metadata.
         if let id = header.clusterID {
             if let known = metadata.clusterID, known != id {
@@ -114,7 +124,6 @@ struct EtcdJSONReader {
     private func readHeader() throws -> Header {
         let context = "\"header\""
         var header = Header()
-        if try scanner.readNullIfPresent(context: context) { return header }
         try scanner.expect(0x7B, in: context, "expected '{' for \"header\"")
         if try scanner.nextToken(in: context) == 0x7D { scanner.consume(); return header }
         var seen = [Bool](repeating: false, count: EtcdJSONReader.headerMembers.count)

@@ -24,7 +24,6 @@ final class JSONScanner {
 
     init(stream: ByteStream) {
         self.stream = stream
-        stream.oversizeCode = .malformedJSON
     }
 
     var name: String { stream.name }
@@ -75,6 +74,14 @@ final class JSONScanner {
 
     // MARK: Strings
 
+    /// The longest string (raw text between the quotes) read, 32 MiB: a value's
+    /// base64 of up to 24 MiB. etcd refuses requests above `--max-request-bytes`
+    /// (1.5 MiB by default, `embed.DefaultMaxRequestBytes`) and warns at start-up
+    /// when it is set above 10 MiB (`recommendedMaxRequestBytes`), so no key or
+    /// value of a served cluster comes near; a longer string is hostile, and
+    /// buffering it would make memory grow with the input.
+    static let maxStringBytes = 32 << 20
+
     /// Finds the closing quote of the string whose opening quote is the next byte.
     /// Returns the content length, and whether it contains a backslash (then the
     /// caller must unescape). The opening quote is not consumed.
@@ -82,7 +89,16 @@ final class JSONScanner {
         var from = 1
         var escaped = false
         while true {
-            guard let quote = try stream.find(0x22, fromRelative: from) else { throw truncated(context) }
+            let start = stream.position + from
+            guard start < stream.limit, let hit = memchr(stream.base + start, 0x22, stream.limit - start) else {
+                from = max(from, stream.available)
+                // Refuse before buffering more than the limit (plus one read).
+                if from - 1 > JSONScanner.maxStringBytes { throw tooLong(context) }
+                if try !stream.refill() { throw truncated(context) }
+                continue
+            }
+            let quote = stream.base.distance(to: hit) - stream.position
+            if quote - 1 > JSONScanner.maxStringBytes { throw tooLong(context) }
             // Count the backslashes right before the quote: odd means it is escaped.
             var backslashes = 0
             var index = stream.position + quote - 1
@@ -102,17 +118,24 @@ final class JSONScanner {
         }
     }
 
+    private func tooLong(_ context: String) -> DumpError {
+        DumpError(.tooLarge, file: name, at: .byte(offset), "\(context): a string longer than \(JSONScanner.maxStringBytes >> 20) MiB; refusing it "
+                  + "(etcd's request limit is 1.5 MiB by default, and 10 MiB the most it recommends)")
+    }
+
     /// Reads a string value (next byte must be `"`), unescaping JSON escapes, and
-    /// hands its raw content to `body` (valid only during the call).
-    /// `checkControlBytes: false` is for callers whose own validation refuses
-    /// control bytes anyway (base64), to keep one pass over large values.
-    func withString<R>(context: String, checkControlBytes: Bool = true, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    /// hands its content to `body` (valid only during the call).
+    ///
+    /// Every string is refused unless it is UTF-8 without control bytes, as Go's
+    /// `encoding/json` writes (invalid bytes become U+FFFD on output), whether
+    /// atrest uses the member or skips it.
+    func withString<R>(context: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let start = stream.offset
         guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
         let (length, escaped) = try stringSpan(context: context)
         let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
+        if let problem = stringProblem(content, stringStart: start) { throw problem }
         if !escaped {
-            if checkControlBytes { try checkNoControlBytes(content, stringStart: start) }
             let result = try body(content)
             stream.position += length + 2
             return result
@@ -122,14 +145,21 @@ final class JSONScanner {
         return try unescaped.withUnsafeBytes { try body($0) }
     }
 
-    private func checkNoControlBytes(_ content: UnsafeRawBufferPointer, stringStart: UInt64) throws {
-        for (index, byte) in content.enumerated() where byte < 0x20 {
-            throw malformed("control byte 0x\(String(byte, radix: 16)) inside a string", at: stringStart + 1 + UInt64(index))
+    /// The error for the first byte of a string's raw content that is not UTF-8 or
+    /// is a control byte, at its own offset; nil if there is none.
+    private func stringProblem(_ content: UnsafeRawBufferPointer, stringStart: UInt64) -> DumpError? {
+        guard let (index, problem) = UTF8Validation.firstProblem(in: content, refusingControlBytes: true) else { return nil }
+        let at = stringStart + 1 + UInt64(index)
+        switch problem {
+        case .controlByte(let byte):
+            return malformed("control byte 0x\(String(byte, radix: 16)) inside a string", at: at)
+        case .invalidUTF8(let byte):
+            return malformed("invalid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true))) inside a string; etcdctl writes UTF-8 only", at: at)
         }
     }
 
     /// Decodes JSON string escapes (`\" \\ \/ \b \f \n \r \t \uXXXX`, surrogate pairs)
-    /// into UTF-8 bytes.
+    /// into UTF-8 bytes. The content is already known to be UTF-8 without control bytes.
     private func unescape(_ content: UnsafeRawBufferPointer, stringStart: UInt64) throws -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(content.count)
@@ -147,7 +177,6 @@ final class JSONScanner {
         }
         while i < n {
             let byte = content[i]
-            if byte < 0x20 { throw malformed("control byte 0x\(String(byte, radix: 16)) inside a string", at: at(i)) }
             guard byte == 0x5C else { out.append(byte); i += 1; continue }
             guard i + 1 < n else { throw malformed("dangling backslash in a string", at: at(i)) }
             let escape = content[i + 1]
@@ -188,20 +217,34 @@ final class JSONScanner {
         return out
     }
 
-    /// Skips a string value (next byte must be `"`), validating its escapes.
+    /// Skips a string value (next byte must be `"`), validating it.
     func skipString(context: String) throws {
         try withString(context: context) { _ in }
     }
 
-    /// Reads a string holding base64 and decodes it. Invalid base64 is
-    /// `.invalidBase64` at the string's opening quote.
+    /// Reads a string holding base64 and decodes it, in one pass over the bytes of
+    /// an unescaped string: the alphabet is ASCII, so valid base64 is valid UTF-8.
+    /// When decoding fails, a byte that is not UTF-8 or a control byte is reported
+    /// at its offset; any other invalid base64 is `.invalidBase64` at the string's
+    /// opening quote.
     func readBase64(context: String) throws -> [UInt8] {
         let start = stream.offset
-        let decoded: [UInt8]? = try withString(context: context, checkControlBytes: false) { Base64.decode($0) }
-        guard let bytes = decoded else {
+        guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
+        let (length, escaped) = try stringSpan(context: context)
+        let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
+        let decoded: [UInt8]?
+        if escaped {
+            if let problem = stringProblem(content, stringStart: start) { throw problem }
+            decoded = try unescape(content, stringStart: start).withUnsafeBytes { Base64.decode($0) }
+        } else {
+            decoded = Base64.decode(content)
+            if decoded == nil, let problem = stringProblem(content, stringStart: start) { throw problem }
+        }
+        guard let decoded else {
             throw DumpError(.invalidBase64, file: name, at: .byte(start), "\(context) is not valid standard base64")
         }
-        return bytes
+        stream.position += length + 2
+        return decoded
     }
 
     /// Reads a member name and matches it against `names` (raw bytes, compared in

@@ -40,7 +40,6 @@ struct SimpleReader {
     /// number of records. Throws `.ambiguousPlainOutput` (with the first offending
     /// line) when any rule fails.
     func validate(_ stream: ByteStream) throws -> Int64 {
-        stream.oversizeCode = .ambiguousPlainOutput
         var lineNumber = 0
         var previousKey: [UInt8]?
         var sawNonEmptyValue = false

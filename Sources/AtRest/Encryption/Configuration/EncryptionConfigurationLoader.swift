@@ -1,3 +1,4 @@
+import AtRestDump
 import Foundation
 import Yams
 
@@ -8,19 +9,28 @@ public struct ConfigurationLoadError: Error, Sendable, CustomStringConvertible {
     public var sourcePath: String
     /// 1-based line, when the problem has one.
     public var line: Int?
+    /// 0-based byte offset, for problems below the level of YAML (size, encoding).
+    public var byteOffset: Int?
     /// What went wrong, without file or line.
     public var message: String
 
     /// Used by the loader; public so that callers can wrap their own read failures the same way.
-    public init(sourcePath: String, line: Int? = nil, message: String) {
+    public init(sourcePath: String, line: Int? = nil, byteOffset: Int? = nil, message: String) {
         self.sourcePath = sourcePath
         self.line = line
+        self.byteOffset = byteOffset
         self.message = message
     }
 
-    /// `FILE:LINE: message` (`FILE: message` without a line), one line, compiler style.
+    /// `FILE:LINE: message` (`FILE: message` without a line), one line, compiler style. With a byte offset,
+    /// the form of input errors: `FILE: line L (byte N): message`, or `FILE: byte N: message`.
     public var description: String {
-        line.map { "\(sourcePath):\($0): \(message)" } ?? "\(sourcePath): \(message)"
+        switch (line, byteOffset) {
+        case (let line?, let byte?): return "\(sourcePath): line \(line) (byte \(byte)): \(message)"
+        case (nil, let byte?): return "\(sourcePath): byte \(byte): \(message)"
+        case (let line?, nil): return "\(sourcePath):\(line): \(message)"
+        case (nil, nil): return "\(sourcePath): \(message)"
+        }
     }
 }
 
@@ -43,11 +53,15 @@ public struct ConfigurationCheck: Sendable {
 ///
 /// Why not Yams' `Codable` decoding: it ignores unknown keys, and a misspelt field (`secrte:`) silently
 /// dropped is precisely a configuration the apiserver refuses. Hostile input is bounded: files over
-/// `maximumFileSize` are refused, parsing runs on a thread with a large stack (libyaml caps nesting at 1000
-/// levels, which Yams composes recursively), and walking aliases is capped at `StrictDecoder.maximumNodes` nodes.
+/// `maximumFileSize` are refused unread past the limit, bytes that are not UTF-8 are refused at their offset
+/// before parsing, parsing runs on a thread with a large stack (libyaml caps nesting at 1000 levels, which Yams
+/// composes recursively), and walking aliases is capped at `StrictDecoder.maximumNodes` nodes.
 public enum EncryptionConfigurationLoader {
     /// Real configurations are a few KiB; anything larger is refused before parsing.
     public static let maximumFileSize = 1 << 20
+
+    /// libyaml's nesting limit (`MAX_NESTING_LEVEL` in `parser.c`), which bounds Yams' recursion.
+    public static let maximumNesting = 1000
 
     /// The kinds the apiserver registers (`addKnownTypes` in `pkg/apis/apiserver/v1/register.go`):
     /// `apiserver.config.k8s.io/v1` `EncryptionConfiguration`, and `v1` `EncryptionConfig` "due to a docs bug".
@@ -85,10 +99,19 @@ public enum EncryptionConfigurationLoader {
     /// bits) enables the "readable by others" warning.
     public static func check(bytes: [UInt8], sourcePath: String, fileMode: UInt32? = nil, automaticReload: Bool = false) throws(ConfigurationLoadError) -> ConfigurationCheck {
         let fail = { (line: Int?, message: String) in ConfigurationLoadError(sourcePath: sourcePath, line: line, message: message) }
-        if bytes.count > maximumFileSize { throw fail(nil, "larger than \(maximumFileSize) bytes; not an encryption configuration") }
+        if bytes.count > maximumFileSize {
+            throw ConfigurationLoadError(sourcePath: sourcePath, byteOffset: maximumFileSize,
+                                         message: "larger than \(maximumFileSize >> 20) MiB; not an encryption configuration (real ones are a few KiB)")
+        }
         // The apiserver's own words (`loadDataAndHash`).
         if bytes.isEmpty { throw fail(nil, "encryption provider configuration file \(GoFormat.quote(sourcePath)) is empty") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw fail(nil, "not UTF-8 text") }
+        // Bytes that are not UTF-8: the apiserver's YAML reader refuses them too (yaml.v2 `readerc.go`), its JSON
+        // reader would turn them into U+FFFD and silently rename a key. Either way the file is damaged: say where.
+        if let (offset, _) = bytes.withUnsafeBytes({ UTF8Validation.firstProblem(in: $0) }) {
+            let line = bytes[..<offset].reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            throw ConfigurationLoadError(sourcePath: sourcePath, line: line, byteOffset: offset, message: "not valid UTF-8")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
 
         let outcome = onLargeStack { () -> Result<(RawDocument, [ConfigurationFinding]), ConfigurationLoadError> in
             decode(text, sourcePath: sourcePath)
@@ -146,6 +169,8 @@ public enum EncryptionConfigurationLoader {
     /// A one-line message from Yams' multi-line `YamlError` description, with its line.
     private static func describe(_ error: YamlError, text: String) -> (Int?, String) {
         switch error {
+        case .parser(_, let problem, let mark, _) where problem.hasPrefix("Maximum nesting level reached"):
+            return (mark.line, "invalid YAML: nested deeper than \(maximumNesting) levels")
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) at line \($0.mark.line), " } ?? ""
