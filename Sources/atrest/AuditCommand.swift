@@ -13,7 +13,8 @@ struct AuditCommand: ParsableCommand {
         discussion: """
             Verdicts: current, stale, unencrypted, undecryptable, unverifiable (KMS), exempt. \
             Exit status: 0 nothing to report; 1 findings (by default any undecryptable or unencrypted entry; \
-            see --fail-on and --exit-zero); 2 usage, configuration or input error; 3 nothing was audited.
+            see --fail-on and --exit-zero); 2 usage, configuration or input error; 3 nothing was audited; \
+            4 no findings, but the input was salvaged (--salvage): results are partial.
             """
     )
 
@@ -70,6 +71,7 @@ struct AuditCommand: ParsableCommand {
             }
             let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
             if findings && !exitZero { throw ExitCode(1) }
+            if index.provenance.completeness == .partial { throw ExitCode(4) }
         }
     }
 }

@@ -22,13 +22,17 @@ struct IndexCommand: ParsableCommand {
     @Flag(name: .customLong("skip-hash-check"), help: "Read a snapshot whose sha256 trailer does not match.")
     var skipHashCheck = false
 
+    @Flag(name: .customLong("salvage"),
+          help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
+    var salvage = false
+
     func run() throws {
         let progress = ProgressBar(label: "indexing")
         let provenance: IndexProvenance
         do {
             defer { progress.finish() }
             provenance = try IndexBuilder.build(inputs: inputs, at: indexDirectory,
-                                                options: ReadOptions(skipHashCheck: skipHashCheck), progress: progress.update)
+                                                options: ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage), progress: progress.update)
         }
         let c = provenance.counts
         var line = "indexed \(c.liveKeys) keys"
@@ -37,6 +41,9 @@ struct IndexCommand: ParsableCommand {
         print(line)
         if provenance.completeness == .incomplete {
             print("warning: incomplete export: \(provenance.completenessReason ?? "keys are missing")")
+        }
+        if provenance.completeness == .partial {
+            print("warning: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot")")
         }
     }
 }

@@ -15,6 +15,10 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .customLong("skip-hash-check"), help: "Read a snapshot whose sha256 trailer does not match.")
     var skipHashCheck = false
 
+    @Flag(name: .customLong("salvage"),
+          help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
+    var salvage = false
+
     func validate() throws {
         if !inputs.isEmpty && indexDirectory != nil { throw ValidationError("give input files or --index DIR, not both") }
     }
@@ -22,7 +26,7 @@ struct InputOptions: ParsableArguments {
     /// Whether an input was given (`plan --compare` can do without one).
     var isGiven: Bool { !inputs.isEmpty || indexDirectory != nil }
 
-    var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck) }
+    var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage) }
 
     /// Lends `body` the index: the one given with `--index`, or a temporary one
     /// built from the inputs (plus `extra` inputs found elsewhere on the command

@@ -67,6 +67,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .customLong("skip-hash-check"), help: "Read a snapshot whose sha256 trailer does not match.")
     var skipHashCheck = false
 
+    @Flag(name: .customLong("salvage"),
+          help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
+    var salvage = false
+
     /// The input file, when not reading an index.
     private var input: String? { indexDirectory == nil ? positionals.first : nil }
 
@@ -186,6 +190,7 @@ struct InspectCommand: ParsableCommand {
         options.inputs = input.map { [$0] } ?? []
         options.indexDirectory = indexDirectory
         options.skipHashCheck = skipHashCheck
+        options.salvage = salvage
         return try options.withIndex(body)
     }
 

@@ -29,7 +29,8 @@ struct PlanCommand: ParsableCommand {
             With an input, every entry is also judged under every host's configuration. Input files may follow the \
             host files: the first --compare value that is not an EncryptionConfiguration starts the inputs (or write \
             them before --compare, or after --). \
-            Exit status: 0 safe; 1 unsafe; 2 usage, configuration or input error; 3 nothing audited.
+            Exit status: 0 safe; 1 unsafe; 2 usage, configuration or input error; 3 nothing audited; \
+            4 safe as far as can be told, but the input was salvaged (--salvage): results are partial.
             """
     )
 
@@ -85,6 +86,7 @@ struct PlanCommand: ParsableCommand {
                 throw ExitCode(3)
             }
             if !analysis.isSafe { throw ExitCode(1) }
+            if index.provenance.completeness == .partial { throw ExitCode(4) }
         }
     }
 
@@ -111,6 +113,7 @@ struct PlanCommand: ParsableCommand {
             FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
             throw ExitCode(3)
         }
+        if provenance?.completeness == .partial { throw ExitCode(4) }
     }
 
     /// `--compare h1.yaml h2.yaml export.json`: ArgumentParser gives every value to

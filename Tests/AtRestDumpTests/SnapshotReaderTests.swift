@@ -268,23 +268,22 @@ private struct SplitMix64: RandomNumberGenerator {
         #expect(result.metadata.revision == nil)
     }
 
-    @Test func negativeRevisionIsAMalformedRevisionKey() throws {
+    @Test func negativeRevisionIsABadPage() throws {
         let database = buildDatabase([("key", [(revisionKey(1 << 63), keyValue("/a", "1", revision: 2))])])
-        let result = try read(try write(database))
-        #expect(result.sink.refusals.map(\.reason) == [.malformedRevisionKey])
+        let error = try failure(database)
+        #expect(error?.code == .badPage)
+        #expect(error?.message.contains("not a revision") == true)
     }
 
     // MARK: per-entry refusals
 
-    @Test func malformedRevisionKeyIsRefusedAndReadingGoesOn() throws {
+    @Test func malformedRevisionKeyIsABadPage() throws {
         var bytes = try body()
         let (_, key, _) = leafElement(bytes, page: 3, index: 4)
         bytes[key + 8] = UInt8(ascii: "x")  // the '_' separator
-        let result = try read(try write(bytes))
-        #expect(result.sink.changes.count == 19)
-        #expect(result.sink.refusals.map(\.reason) == [.malformedRevisionKey])
-        #expect(result.sink.refusals.first?.location == .page(3))
-        #expect(result.sink.refusals.first?.key == Array("/bin/blob".utf8))
+        let error = try failure(bytes)
+        #expect(error?.code == .badPage)
+        #expect(error?.location == .page(3))
     }
 
     @Test func malformedKeyValueIsRefusedAndReadingGoesOn() throws {

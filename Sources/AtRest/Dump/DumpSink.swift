@@ -21,8 +21,6 @@ public struct Refusal: Sendable, Hashable {
     public enum Reason: String, Sendable, Hashable, CaseIterable {
         /// A key appears twice across the documents of a paginated export.
         case duplicateKey = "duplicate-key"
-        /// A snapshot `key` bucket entry whose bucket key is not a revision.
-        case malformedRevisionKey = "malformed-revision-key"
         /// A snapshot `key` bucket entry whose value is not a `mvccpb.KeyValue`.
         case malformedKeyValue = "malformed-keyvalue"
         /// A JSON `kvs` element without a `key`.

@@ -19,6 +19,8 @@ public struct ExportMetadata: Sendable, Hashable {
     public var consistentIndex: UInt64?
     /// Snapshot trailer: verified, absent (a raw `member/snap/db`) or skipped by flag.
     public var trailer: TrailerStatus?
+    /// Set when `--salvage` recovered entries from a damaged snapshot by a page scan.
+    public var salvage: SalvageReport?
     /// Number of documents (JSON pages) read from this input.
     public var documents: Int
 

@@ -3,9 +3,14 @@ public struct ReadOptions: Sendable {
     /// Read a snapshot whose sha256 trailer does not match (like
     /// `etcdctl snapshot restore --skip-hash-check`); the report says so.
     public var skipHashCheck = false
+    /// Recover what a damaged snapshot still holds instead of failing; the export is
+    /// then `partial` (see `SnapshotSalvage`). An input no format recognises is tried
+    /// as a snapshot whose meta pages are destroyed.
+    public var salvage = false
 
-    public init(skipHashCheck: Bool = false) {
+    public init(skipHashCheck: Bool = false, salvage: Bool = false) {
         self.skipHashCheck = skipHashCheck
+        self.salvage = salvage
     }
 }
 
@@ -69,7 +74,7 @@ public enum ExportReading {
         for path in inputs {
             let file = try InputFile(path: path)
             let stream = ByteStream(file)
-            let format = try FormatDetector.detect(stream)
+            let format = try detect(stream, options: options)
             if let first = detected.first?.format {
                 if format == .snapshot || first == .snapshot {
                     throw DumpError(.inconsistentExport, file: file.displayName, at: .file,
@@ -107,7 +112,7 @@ public enum ExportReading {
                 file = try InputFile(path: path)
                 stream = ByteStream(file)
                 // The file could have been replaced since detection.
-                let format = try FormatDetector.detect(stream)
+                let format = try detect(stream, options: options)
                 guard family(format) == family(expected) else {
                     throw DumpError(.io, file: file.displayName, at: .file, "the file changed while being read (was \(expected.rawValue), now \(format.rawValue))")
                 }
@@ -120,6 +125,7 @@ public enum ExportReading {
             switch expected {
             case .snapshot, .bboltDB:
                 report = try readSnapshot(file: file, stream: stream, options: options, into: &sink, progress: progress, base: base, total: total)
+                if let salvage = report.metadata.salvage { completeness = .partial(reason: salvage.summary) }
             case .etcdctlJSON, .gatewayJSON:
                 let result = try EtcdJSONReader(stream: stream).read(into: &sink, guard: &keys, firstPageIndex: pages.count + 1)
                 pages += result.pages
@@ -156,6 +162,16 @@ public enum ExportReading {
         return ExportSummary(inputs: reports, completeness: completeness)
     }
 
+    /// The input's format; with `--salvage`, binary input of no known format is taken
+    /// as a snapshot whose meta pages are gone (the salvage scan then decides).
+    private static func detect(_ stream: ByteStream, options: ReadOptions) throws -> ExportFormat {
+        do {
+            return try FormatDetector.detect(stream)
+        } catch let error as DumpError where options.salvage && error.code == .unknownFormat && error.location != .file {
+            return .snapshot
+        }
+    }
+
     /// JSON from etcdctl and from the grpc-gateway can be pages of one export.
     private static func family(_ format: ExportFormat) -> ExportFormat {
         switch format {
@@ -182,7 +198,7 @@ public enum ExportReading {
             spool = copy
             path = copy.path
         }
-        let reader = SnapshotReader(path: path, displayName: file.displayName, skipHashCheck: options.skipHashCheck)
+        let reader = SnapshotReader(path: path, displayName: file.displayName, skipHashCheck: options.skipHashCheck, salvage: options.salvage)
         let result = try reader.read(into: &sink, progress: progress.map { report in
             { done, size in report(base &+ done, total ?? size) }
         })

@@ -2,9 +2,14 @@
 /// renamed, piped and attached to tickets, and a wrong guess would misparse.
 ///
 /// Rules, in order (spec §1, §2.2):
-/// 1. bbolt meta page 0 — page flags `0x04` (u16 LE at offset 8) and magic
-///    `0xED0CDAED` (u32 LE at offset 16) → `.snapshot` (the snapshot reader then
-///    tells a `snapshot save` file from a raw `member/snap/db` by its trailer);
+/// 1. bbolt meta page 0 — page flags `0x04` (u16 LE at offset 8) or magic
+///    `0xED0CDAED` (u32 LE at offset 16) — or, when page 0 is damaged, a meta
+///    page 1 (id 1, flags and magic) at any page size bbolt uses → `.snapshot`
+///    (the snapshot reader then tells a `snapshot save` file from a raw
+///    `member/snap/db` by its trailer, and says what is wrong with each meta page:
+///    a damaged meta page must not make a snapshot look like no export at all),
+///    or, with both meta pages destroyed, pages 2 and 3 with their own ids and
+///    branch/leaf/freelist flags;
 /// 2. first non-whitespace byte `{` → `.etcdctlJSON` (the JSON reader upgrades
 ///    to `.gatewayJSON` if integers turn out to be strings);
 /// 3. first line starting `"ClusterID" : ` → `.fields` (`printer_fields.go`
@@ -17,9 +22,11 @@
 enum FormatDetector {
     /// How many bytes detection may look at (all stay in the stream).
     static let peekLength = 4096
+    /// Enough to see meta page 1 at the largest page size.
+    static let snapshotPeekLength = 65536 + 64
 
     static func detect(_ stream: ByteStream) throws -> ExportFormat {
-        let head = try stream.peek(peekLength)
+        let head = try stream.peek(snapshotPeekLength)
         guard !head.isEmpty else {
             throw DumpError(.unknownFormat, file: stream.name, at: .file, "empty input")
         }
@@ -28,10 +35,14 @@ enum FormatDetector {
 
     /// Detection on the first bytes of an input (at least 20 for bbolt).
     static func detect(head: [UInt8], name: String) throws -> ExportFormat {
-        if head.count >= 20 {
-            let flags = UInt16(head[8]) | UInt16(head[9]) << 8
-            let magic = UInt32(head[16]) | UInt32(head[17]) << 8 | UInt32(head[18]) << 16 | UInt32(head[19]) << 24
-            if flags == 0x04 && magic == 0xED0C_DAED { return .snapshot }
+        if looksLikeBoltMeta(head, at: 0, bothMarks: false) { return .snapshot }
+        for pageSize in [4096, 512, 1024, 2048, 8192, 16384, 32768, 65536] where looksLikeBoltMeta(head, at: pageSize, bothMarks: true) {
+            return .snapshot
+        }
+        // Both meta pages destroyed: pages 2 and 3 still carry their ids and bbolt page flags.
+        for pageSize in [4096, 512, 1024, 2048, 8192, 16384] where looksLikeBoltPage(head, id: 2, pageSize: pageSize)
+            && looksLikeBoltPage(head, id: 3, pageSize: pageSize) {
+            return .snapshot
         }
         if let first = head.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) {
             if first == 0x7B { return .etcdctlJSON }
@@ -48,5 +59,26 @@ enum FormatDetector {
         }
         throw DumpError(.unknownFormat, file: name, at: .byte(0),
                         "not a recognised etcd export (etcdctl get -w json / -w fields / --hex / plain output, or an etcd snapshot)")
+    }
+
+    /// A branch, leaf or freelist page header with id `id` (bbolt `page.go`).
+    private static func looksLikeBoltPage(_ head: [UInt8], id: Int, pageSize: Int) -> Bool {
+        let offset = id * pageSize
+        guard head.count >= offset + 16 else { return false }
+        let storedID = (0..<8).reduce(UInt64(0)) { $0 | UInt64(head[offset + $1]) << (8 * $1) }
+        let flags = UInt16(head[offset + 8]) | UInt16(head[offset + 9]) << 8
+        return storedID == UInt64(id) && [0x01, 0x02, 0x10].contains(flags)
+    }
+
+    /// A bbolt meta page at `offset`: page flags `0x04` and/or the magic (page 1
+    /// must also carry its id, 1, and both marks).
+    private static func looksLikeBoltMeta(_ head: [UInt8], at offset: Int, bothMarks: Bool) -> Bool {
+        guard head.count >= offset + 20 else { return false }
+        func le(_ at: Int, _ width: Int) -> UInt64 {
+            (0..<width).reduce(0) { $0 | UInt64(head[offset + at + $1]) << (8 * $1) }
+        }
+        let flags = le(8, 2) == 0x04, magic = le(16, 4) == 0xED0C_DAED
+        if !bothMarks { return flags || magic }
+        return flags && magic && le(0, 8) == UInt64(offset == 0 ? 0 : 1)
     }
 }

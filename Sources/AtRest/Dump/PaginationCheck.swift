@@ -12,6 +12,9 @@ public enum ExportCompleteness: Sendable, Hashable, CustomStringConvertible {
     /// The format carries no count (hex and plain `etcdctl get` output), so
     /// completeness cannot be checked either way.
     case unverifiable(reason: String)
+    /// Recovered from a damaged snapshot (`--salvage`): some entries may be missing,
+    /// and stale pages may add revisions a compaction had removed.
+    case partial(reason: String)
 
     public var isComplete: Bool { self == .complete }
 
@@ -20,6 +23,7 @@ public enum ExportCompleteness: Sendable, Hashable, CustomStringConvertible {
         case .complete: return "complete"
         case .incomplete(let reason): return "incomplete: \(reason)"
         case .unverifiable(let reason): return "unverifiable: \(reason)"
+        case .partial(let reason): return "partial: \(reason)"
         }
     }
 }

@@ -24,6 +24,8 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
         case incomplete
         /// The format carries no count (hex, plain output): it cannot be told.
         case unverifiable
+        /// Salvaged from a damaged snapshot (`--salvage`): entries may be missing.
+        case partial
 
         /// From the reader's verdict, with its reason.
         public static func from(_ completeness: ExportCompleteness) -> (Completeness, String?) {
@@ -31,6 +33,7 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
             case .complete: return (.complete, nil)
             case .incomplete(let reason): return (.incomplete, reason)
             case .unverifiable(let reason): return (.unverifiable, reason)
+            case .partial(let reason): return (.partial, reason)
             }
         }
     }

@@ -183,6 +183,9 @@ public struct AuditReport: Sendable {
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
         }
+        if provenance.completeness == .partial {
+            out += "WARNING: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot"); entries lost to the damage are not audited\n"
+        }
         out += "\nReadiness\n"
         for answer in readinessAnswers { out += "  \(answer.sentence)\n" }
         out += "\nVerdicts\n"

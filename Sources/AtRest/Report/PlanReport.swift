@@ -164,6 +164,9 @@ public struct PlanReport: Sendable {
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not judged\n"
         }
+        if provenance.completeness == .partial {
+            out += "WARNING: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot"); entries lost to the damage are not judged\n"
+        }
         out += headline + "\n"
         if !a.breaking.isEmpty {
             out += "\nWould break (readable today, undecryptable after the change)\n"

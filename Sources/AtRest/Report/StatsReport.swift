@@ -52,6 +52,7 @@ public struct StatsReport: Sendable, Encodable {
         case .complete: break
         case .incomplete: out += "WARNING  incomplete export: \(p.completenessReason ?? "keys are missing")\n"
         case .unverifiable: out += "note     completeness cannot be checked: \(p.completenessReason ?? "the format has no count")\n"
+        case .partial: out += "WARNING  completeness: partial: \(p.completenessReason ?? "salvaged from a damaged snapshot")\n"
         }
         out += "\n"
         out += "keys     \(Human.count(inv.totals.keys)) live, \(Human.bytes(inv.totals.bytes))"

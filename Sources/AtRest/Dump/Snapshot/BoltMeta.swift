@@ -115,7 +115,7 @@ struct BoltMeta: Sendable, Hashable {
         case let (nil, b?): chosen = b
         case (nil, nil):
             throw DumpError(.badMeta, file: file.displayName, at: .page(0),
-                            "no valid bbolt meta page: page 0: \(first.reason); page 1: \(secondReason)")
+                            "both meta pages are invalid: page 0: \(first.reason); page 1: \(secondReason)")
         }
 
         // Every page in use must be in the file (tx.WriteTo copies them all).

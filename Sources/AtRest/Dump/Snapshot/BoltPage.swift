@@ -88,6 +88,75 @@ struct BoltPage {
         return child
     }
 
+    /// Branch element `index`'s key (the first key of its child's subtree), bounds-checked.
+    func branchKey(_ index: Int) throws(DumpError) -> UnsafeRawBufferPointer {
+        let address = BoltPageHeader.size + index * Self.elementSize
+        let start = UInt64(address) + UInt64(bytes.boltLE32(address))
+        let end = start + UInt64(bytes.boltLE32(address + 4))
+        guard end <= UInt64(bytes.count) else {
+            throw DumpError(.badPage, file: file, at: .page(pageID),
+                            "branch element \(index) of page \(pageID) has a key at \(start)..<\(end), outside the page's \(bytes.count) bytes")
+        }
+        return UnsafeRawBufferPointer(rebasing: bytes[Int(start)..<Int(end)])
+    }
+
+    /// The key of element `index`, branch or leaf.
+    func key(_ index: Int) throws(DumpError) -> UnsafeRawBufferPointer {
+        isBranch ? try branchKey(index) : try leafElement(index).key
+    }
+
+    /// Checks the layout bbolt's `node.write` gives every branch and leaf page: the
+    /// element array, then each element's key (and value) in element order, back to
+    /// back, keys strictly increasing; leaf element flags 0 or `bucketLeafFlag`; and
+    /// exactly as many overflow pages as the data needs (`node.spill` allocates
+    /// `ceil(size / pageSize)` pages). Why so strict: pages carry no checksum, and a
+    /// damaged `pos`, `ksize`, `vsize`, `count` or `overflow` would otherwise still
+    /// point at bytes that parse, giving entries that were never written.
+    /// `pageSize` is nil for an inline bucket's page image (no overflow).
+    func checkLayout(pageSize: Int?) throws(DumpError) {
+        var expected = UInt64(BoltPageHeader.size + count * Self.elementSize)
+        var previous: UnsafeRawBufferPointer?
+        for index in 0..<count {
+            let address = BoltPageHeader.size + index * Self.elementSize
+            let keyStart: UInt64
+            let length: UInt64
+            if isBranch {
+                keyStart = UInt64(address) + UInt64(bytes.boltLE32(address))
+                length = UInt64(bytes.boltLE32(address + 4))
+            } else {
+                let flags = bytes.boltLE32(address)
+                guard flags & ~BoltPageFlags.bucketLeaf == 0 else {
+                    throw DumpError(.badPage, file: file, at: .page(pageID),
+                                    "leaf element \(index) of page \(pageID) has flags 0x\(String(flags, radix: 16)) (bbolt writes 0 or 0x1)")
+                }
+                keyStart = UInt64(address) + UInt64(bytes.boltLE32(address + 4))
+                length = UInt64(bytes.boltLE32(address + 8)) + UInt64(bytes.boltLE32(address + 12))
+            }
+            guard keyStart == expected else {
+                throw DumpError(.badPage, file: file, at: .page(pageID),
+                                "element \(index) of page \(pageID) starts at byte \(keyStart) of the page, expected \(expected) (bbolt writes keys and values back to back)")
+            }
+            expected += length
+            guard expected <= UInt64(bytes.count) else {
+                throw DumpError(.badPage, file: file, at: .page(pageID),
+                                "element \(index) of page \(pageID) ends at byte \(expected), outside the page's \(bytes.count) bytes")
+            }
+            let current = try key(index)
+            if let previous, !previous.lexicographicallyPrecedes(current) {
+                throw DumpError(.badPage, file: file, at: .page(pageID),
+                                "keys of page \(pageID) are not in order at element \(index)")
+            }
+            previous = current
+        }
+        if let pageSize {
+            let needed = (expected + UInt64(pageSize) - 1) / UInt64(pageSize)
+            guard UInt64(header.overflow) + 1 == max(needed, 1) else {
+                throw DumpError(.badPage, file: file, at: .page(pageID),
+                                "page \(pageID) has \(header.overflow) overflow pages but its \(expected) bytes of data need \(max(needed, 1) - 1)")
+            }
+        }
+    }
+
     /// Leaf element `index` (bbolt `leafPageElement`: flags u32, pos u32, ksize u32, vsize u32;
     /// the key is at element address + pos, the value follows the key).
     func leafElement(_ index: Int) throws(DumpError) -> BoltLeafElement {

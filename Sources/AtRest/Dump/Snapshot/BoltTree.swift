@@ -10,6 +10,14 @@ enum BoltBucketRoot {
 
     static let headerSize = 16
 
+    /// The page the bucket is found on (inline) or starts at.
+    var foundOn: UInt64 {
+        switch self {
+        case .page(let id): return id
+        case .inline(_, let page): return page
+        }
+    }
+
     /// Parses a bucket value (a leaf element with `bucketLeafFlag`).
     init(bucketValue value: UnsafeRawBufferPointer, foundOn pageID: UInt64, name: String, file: String) throws(DumpError) {
         guard value.count >= Self.headerSize else {
@@ -76,6 +84,7 @@ final class BoltTree {
                     throw DumpError(.badPage, file: file.displayName, at: .page(foundOn),
                                     "inline bucket on page \(foundOn) is not a leaf page image (flags 0x\(String(page.header.flags, radix: 16)), overflow \(page.header.overflow))")
                 }
+                try page.checkLayout(pageSize: nil)
                 for index in 0..<page.count { try visit(try page.leafElement(index)) }
             }
         }
@@ -86,17 +95,32 @@ final class BoltTree {
         progress?(databaseSize, databaseSize)
     }
 
-    private func walkPage(_ id: UInt64, depth: Int, _ visit: (BoltLeafElement) throws -> Void) throws {
+    /// Walks the subtree at `id`, whose keys must lie in `lower..<upper` (the
+    /// parent's branch keys; nil: unbounded), as bbolt's `tx.Check` requires.
+    private func walkPage(_ id: UInt64, depth: Int, lower: UnsafeRawBufferPointer? = nil, upper: UnsafeRawBufferPointer? = nil,
+                          _ visit: (BoltLeafElement) throws -> Void) throws {
         guard depth < Self.maximumDepth else {
             throw DumpError(.badPage, file: file.displayName, at: .page(id), "tree deeper than \(Self.maximumDepth) levels at page \(id)")
         }
         let page = try load(id, depth: depth)
+        if page.count > 0 {
+            let first = try page.key(0), last = try page.key(page.count - 1)
+            if let lower, first.lexicographicallyPrecedes(lower) {
+                throw DumpError(.badPage, file: file.displayName, at: .page(id),
+                                "the first key of page \(id) sorts before the key its parent branch gives for it")
+            }
+            if let upper, !last.lexicographicallyPrecedes(upper) {
+                throw DumpError(.badPage, file: file.displayName, at: .page(id),
+                                "the last key of page \(id) does not sort before the key of its next sibling")
+            }
+        }
         if page.isBranch {
             guard page.count > 0 else {
                 throw DumpError(.badPage, file: file.displayName, at: .page(id), "branch page \(id) has no elements")
             }
             for index in 0..<page.count {
-                try walkPage(try page.branchChild(index), depth: depth + 1, visit)
+                let next = index + 1 < page.count ? try page.branchKey(index + 1) : upper
+                try walkPage(try page.branchChild(index), depth: depth + 1, lower: try page.branchKey(index), upper: next, visit)
             }
         } else {
             // A B+tree keeps every leaf at the same depth (bbolt `node.spill`/`rebalance`).
@@ -132,6 +156,7 @@ final class BoltTree {
             throw DumpError(.badPage, file: name, at: .page(id),
                             "page \(id) has flags 0x\(String(page.header.flags, radix: 16)), expected a branch (0x1) or leaf (0x2) page")
         }
+        try page.checkLayout(pageSize: pageSize)
         // Mark the page and its overflow continuation; total work is bounded by the page count.
         let last = id + UInt64(page.header.overflow)  // readPage checked id + overflow < pageCount
         var current = id

@@ -14,16 +14,21 @@ public struct SnapshotReader: Sendable {
     public let path: String
     public let displayName: String
     public let skipHashCheck: Bool
+    /// Recover what is reachable from a damaged file instead of failing (`--salvage`).
+    public let salvage: Bool
 
     /// - Parameters:
     ///   - path: the file to read.
     ///   - displayName: how errors and refusals name the file (as given on the command line).
     ///   - skipHashCheck: read a snapshot whose sha256 trailer does not match, like
     ///     `etcdctl snapshot restore --skip-hash-check`.
-    public init(path: String, displayName: String, skipHashCheck: Bool = false) {
+    ///   - salvage: when the file cannot be read whole, recover the `key` bucket leaves a
+    ///     page scan finds (`SnapshotSalvage`) and report it in `metadata.salvage`.
+    public init(path: String, displayName: String, skipHashCheck: Bool = false, salvage: Bool = false) {
         self.path = path
         self.displayName = displayName
         self.skipHashCheck = skipHashCheck
+        self.salvage = salvage
     }
 
     /// Streams every revision of the `key` bucket, in revision order, to `sink.history(...)`; returns the metadata.
@@ -37,19 +42,57 @@ public struct SnapshotReader: Sendable {
     public func read(into sink: inout some DumpSink,
                      progress: ((_ done: UInt64, _ total: UInt64) -> Void)? = nil) throws -> (metadata: ExportMetadata, byteCount: UInt64, sha256: [UInt8]) {
         let file = try SnapshotFile(path: path, displayName: displayName)
-        let trailer = try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck)
+        let trailer = try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck || salvage)
+        guard salvage else {
+            let metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            return (metadata, file.size, trailer.fileSHA256)
+        }
+        // Salvage: a dry run tells a sound file (read normally, complete) from a damaged one.
+        var probe = DiscardingSink()
+        let cause: DumpError
+        do {
+            _ = try readTree(file, trailer: trailer, into: &probe, progress: nil)
+            var metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            // A sound tree under a mismatching trailer: some byte changed where no check can see it.
+            if trailer.status == .skipped && !skipHashCheck {
+                metadata.salvage = SalvageReport(recovered: probe.revisions, leafPages: nil, unreadable: [],
+                                                 cause: "the sha256 trailer does not match")
+            }
+            return (metadata, file.size, trailer.fileSHA256)
+        } catch let error as DumpError {
+            cause = error
+        }
+        let salvager = SnapshotSalvage(file: file, databaseSize: trailer.databaseSize,
+                                       pageSize: SnapshotSalvage.pageSize(of: file, databaseSize: trailer.databaseSize))
+        let (report, last) = try salvager.scan(into: &sink, displayName: displayName, cause: "\(cause.location): \(cause.message)")
+        var metadata = ExportMetadata(format: trailer.status == .absent ? .bboltDB : .snapshot)
+        metadata.trailer = trailer.status
+        metadata.revision = last?.main
+        metadata.salvage = report
+        progress?(trailer.databaseSize, trailer.databaseSize)
+        return (metadata, file.size, trailer.fileSHA256)
+    }
+
+    /// The normal read: the tree from the chosen meta, every bucket checked.
+    private func readTree(_ file: SnapshotFile, trailer: SnapshotTrailer.Result, into sink: inout some DumpSink,
+                          progress: ((_ done: UInt64, _ total: UInt64) -> Void)?) throws -> ExportMetadata {
         let meta = try BoltMeta.load(from: file, databaseSize: trailer.databaseSize)
         let tree = BoltTree(file: file, meta: meta, databaseSize: trailer.databaseSize, progress: progress)
 
         // Top-level buckets are the root bucket's leaf elements with bucketLeafFlag (bbolt `tx.go: Tx.Bucket`).
         var keyBucket: BoltBucketRoot?
         var metaBucket: BoltBucketRoot?
+        var otherBuckets: [(name: String, root: BoltBucketRoot)] = []
         try tree.walk(.page(meta.root)) { element in
             guard element.isBucket else { return }
+            let name = EscapedBytes.string(Array(element.key))
+            let root = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: name, file: displayName)
             if keyBucket == nil, Self.equals(element.key, Self.keyBucketName) {
-                keyBucket = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: "key", file: displayName)
+                keyBucket = root
             } else if metaBucket == nil, Self.equals(element.key, Self.metaBucketName) {
-                metaBucket = try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: "meta", file: displayName)
+                metaBucket = root
+            } else {
+                otherBuckets.append((name, root))
             }
         }
 
@@ -65,13 +108,16 @@ public struct SnapshotReader: Sendable {
         try tree.walk(keyBucket) { element in
             last = try deliver(element, after: last, into: &sink)
         }
+        // `lease`, `members`, `auth`, `alarm`, `cluster` …: their values are not needed, but a
+        // snapshot is only complete when their trees are sound too (page ids, cycles, headers).
+        for bucket in otherBuckets { try checkBucket(bucket.root, name: bucket.name, tree: tree, depth: 1) }
         tree.reportFinished()
 
         // etcd `mvcc/kvstore.go: restore` sets currentRev = max(last key revision, compactMainRev):
         // after a compaction the key bucket's newest revision can be below the store revision.
         let marks = [last?.main, metadata.scheduledCompactRevision, metadata.finishedCompactRevision].compactMap { $0 }
         metadata.revision = marks.max()
-        return (metadata, file.size, trailer.fileSHA256)
+        return metadata
     }
 
     static let keyBucketName: [UInt8] = Array("key".utf8)
@@ -80,15 +126,16 @@ public struct SnapshotReader: Sendable {
     /// Decodes one `key` bucket element and hands it to the sink; returns the last good revision.
     private func deliver(_ element: BoltLeafElement, after last: Revision?, into sink: inout some DumpSink) throws -> Revision? {
         let location = Location.page(element.pageID)
+        // The bucket flag and the key are structure, not data: etcd never nests buckets
+        // and writes only revision keys here. Either damaged means the revision is
+        // unknown, so the entry cannot even be counted in its place: the page is bad.
         guard !element.isBucket else {
-            // etcd never nests buckets; a bucket here has no KeyValue.
-            try sink.refused(Refusal(reason: .malformedKeyValue, file: displayName, location: location))
-            return last
+            throw DumpError(.badPage, file: displayName, at: location,
+                            "a key bucket element on page \(element.pageID) is marked as a nested bucket (etcd writes none)")
         }
         guard let (revision, tombstone) = Self.parseRevisionKey(element.key) else {
-            let key = (try? Self.decodeKeyValue(element.value))?.key
-            try sink.refused(Refusal(reason: .malformedRevisionKey, file: displayName, location: location, key: key))
-            return last
+            throw DumpError(.badPage, file: displayName, at: location,
+                            "a key bucket element on page \(element.pageID) has a \(element.key.count)-byte key that is not a revision (8-byte main, '_', 8-byte sub, optional 't')")
         }
         // bbolt keeps keys sorted and revisions are big-endian, so tree order is revision order.
         if let last, !(last < revision) {
@@ -134,6 +181,24 @@ public struct SnapshotReader: Sendable {
         return entry
     }
 
+    /// Walks a bucket's tree, and those of buckets nested in it, checking structure
+    /// only (the walk checks every page; values are not decoded).
+    private func checkBucket(_ root: BoltBucketRoot, name: String, tree: BoltTree, depth: Int) throws {
+        var nested: [(name: String, root: BoltBucketRoot)] = []
+        try tree.walk(root) { element in
+            guard element.isBucket else { return }
+            let child = "\(name)/\(EscapedBytes.string(Array(element.key)))"
+            nested.append((child, try BoltBucketRoot(bucketValue: element.value, foundOn: element.pageID, name: child, file: displayName)))
+        }
+        for bucket in nested {
+            guard depth < BoltTree.maximumDepth else {
+                throw DumpError(.badPage, file: displayName, at: .page(bucket.root.foundOn),
+                                "buckets nested more than \(BoltTree.maximumDepth) deep at \(bucket.name)")
+            }
+            try checkBucket(bucket.root, name: bucket.name, tree: tree, depth: depth + 1)
+        }
+    }
+
     /// The `meta` bucket (etcd `mvcc/kvstore.go`, `etcdserver/cindex`): `consistent_index`
     /// (8-byte BE), `scheduledCompactRev` and `finishedCompactRev` (revision encoding, main taken).
     private func readMetaBucket(_ root: BoltBucketRoot, tree: BoltTree, into metadata: inout ExportMetadata) throws {
@@ -165,4 +230,12 @@ public struct SnapshotReader: Sendable {
     private static func equals(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
         bytes.elementsEqual(other)
     }
+}
+
+/// Takes entries and keeps nothing: the salvage dry run only asks whether the read succeeds.
+private struct DiscardingSink: DumpSink {
+    var revisions = 0
+    mutating func live(_ entry: KeyValue) throws {}
+    mutating func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws { revisions += 1 }
+    mutating func refused(_ refusal: Refusal) throws {}
 }

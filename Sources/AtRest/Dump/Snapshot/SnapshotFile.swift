@@ -96,6 +96,13 @@ final class SnapshotFile {
             throw DumpError(.pageOutOfRange, file: displayName, at: .page(id),
                             "page \(id) claims \(overflow) overflow pages, past the meta's high-water mark (\(pageCount) pages)")
         }
+        // The element headers are in the first page: the data they describe must need
+        // exactly this many pages, so a damaged count never makes a large read.
+        let first = UnsafeRawBufferPointer(start: buffer.pointer, count: pageSize)
+        if let dataEnd = Self.dataEnd(ofFirstPage: first), (dataEnd + size - 1) / size != overflow + 1 {
+            throw DumpError(.badPage, file: displayName, at: .page(id),
+                            "page \(id) claims \(overflow) overflow pages but its elements end at byte \(dataEnd) of the page")
+        }
         let span = (overflow + 1) * size
         guard span <= BoltPageBuffer.maximumSpan else {
             throw DumpError(.badPage, file: displayName, at: .page(id),
@@ -105,6 +112,24 @@ final class SnapshotFile {
         try read(into: UnsafeMutableRawBufferPointer(start: buffer.pointer + pageSize, count: Int(span) - pageSize),
                  at: offset + size, limit: limit, location: .page(id), what: "overflow of page \(id)")
         return UnsafeRawBufferPointer(start: buffer.pointer, count: Int(span))
+    }
+
+    /// Where the last element's data ends, from the headers in a branch or leaf
+    /// page's first page; nil when the element array does not fit in it (the
+    /// layout check after the read covers that case) or the page is neither.
+    static func dataEnd(ofFirstPage page: UnsafeRawBufferPointer) -> UInt64? {
+        let flags = page.boltLE16(8), count = Int(page.boltLE16(10))
+        let elements = BoltPageHeader.size + count * BoltPage.elementSize
+        guard count > 0, elements <= page.count else { return nil }
+        let address = elements - BoltPage.elementSize
+        switch flags {
+        case BoltPageFlags.branch:
+            return UInt64(address) + UInt64(page.boltLE32(address)) + UInt64(page.boltLE32(address + 4))
+        case BoltPageFlags.leaf:
+            return UInt64(address) + UInt64(page.boltLE32(address + 4)) + UInt64(page.boltLE32(address + 8)) + UInt64(page.boltLE32(address + 12))
+        default:
+            return nil
+        }
     }
 
     private static func errnoDescription() -> String {
