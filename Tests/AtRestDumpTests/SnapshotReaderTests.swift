@@ -286,13 +286,13 @@ private struct SplitMix64: RandomNumberGenerator {
         #expect(error?.location == .page(3))
     }
 
-    @Test func malformedKeyValueIsRefusedAndReadingGoesOn() throws {
+    @Test func malformedKeyValueIsAnErrorNamingItsPage() throws {
         var bytes = try body()
         let (_, key, size) = leafElement(bytes, page: 3, index: 4)
         bytes[key + size] = 0x0f  // field 1 with wire type 7
-        let result = try read(try write(bytes))
-        #expect(result.sink.changes.count == 19)
-        #expect(result.sink.refusals.map(\.reason) == [.malformedKeyValue])
+        let error = try failure(bytes)
+        #expect(error?.code == .malformedProtobuf)
+        #expect(error?.location == .page(3))
     }
 
     @Test func outOfOrderRevisionsAreABadPage() throws {

@@ -142,9 +142,19 @@ public struct SnapshotReader: Sendable {
             throw DumpError(.badPage, file: displayName, at: location,
                             "revision \(revision.main)_\(revision.sub) on page \(element.pageID) follows \(last.main)_\(last.sub): the key bucket is out of order")
         }
-        guard let entry = try? Self.decodeKeyValue(element.value), !entry.key.isEmpty else {
-            try sink.refused(Refusal(reason: .malformedKeyValue, file: displayName, location: location))
-            return revision
+        // etcd cannot have written a value that is not a KeyValue with a key: the
+        // page is damaged, and an answer without this revision would not be the
+        // store's (`--salvage` recovers the rest and counts this entry as refused).
+        let entry: KeyValue
+        do {
+            entry = try Self.decodeKeyValue(element.value)
+        } catch {
+            throw DumpError(.malformedProtobuf, file: displayName, at: location,
+                            "revision \(revision.main)_\(revision.sub) on page \(element.pageID) is not an mvccpb.KeyValue: \(error)")
+        }
+        guard !entry.key.isEmpty else {
+            throw DumpError(.malformedProtobuf, file: displayName, at: location,
+                            "revision \(revision.main)_\(revision.sub) on page \(element.pageID) is a KeyValue without a key")
         }
         try sink.history(revision, tombstone: tombstone, entry)
         return revision
