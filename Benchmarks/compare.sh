@@ -17,7 +17,7 @@
 #
 # under /usr/bin/time, checks that every run gives the same verdict counts as
 # the Python peer (and as the generator's mix), and prints a Markdown table of
-# medians. Fails loudly on any disagreement.
+# medians (wall time, CPU time, peak RSS). Fails loudly on any disagreement.
 #
 # Environment:
 #   ATREST_BENCH_CACHE  inputs and the Python venv (default /tmp/atrest-bench-cache)
@@ -99,20 +99,20 @@ for n in "${sizes[@]}"; do build_inputs "$n"; done
 
 # --- measurements -----------------------------------------------------------
 csv=$out/compare-$(date -u +%Y%m%dT%H%M%SZ).csv
-echo "entries,command,run,seconds,max_rss_kib,input_bytes" > "$csv"
+echo "entries,command,run,seconds,user_seconds,system_seconds,max_rss_kib,input_bytes" > "$csv"
 
 # measure N COMMAND_LABEL RUN INPUT_BYTES OUTPUT -- CMD...: one timed run, one CSV row.
 measure() {
   local n=$1 label=$2 run=$3 bytes=$4 output=$5
   shift 6
-  if ! /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$output" 2>"$work/stderr"; then
+  if ! /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$output" 2>"$work/stderr"; then
     cat "$work/stderr" >&2
     die "$label at $n entries (run $run) exited with an error"
   fi
-  local seconds rss
-  read -r seconds rss < <(tail -n 1 "$work/time")
-  echo "$n,$label,$run,$seconds,$rss,$bytes" >> "$csv"
-  say "  $label: $seconds s, $((rss / 1024)) MiB"
+  local seconds user system rss
+  read -r seconds user system rss < <(tail -n 1 "$work/time")
+  echo "$n,$label,$run,$seconds,$user,$system,$rss,$bytes" >> "$csv"
+  say "  $label: $seconds s (CPU $user s user, $system s system), $((rss / 1024)) MiB"
 }
 
 # check_verdicts N LABEL OUTPUT: atrest's --output json totals must equal the peer's.

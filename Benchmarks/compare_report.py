@@ -5,7 +5,8 @@ with ratios to the Python peer, and plots wall time and peak RSS against entries
     python3 Benchmarks/compare_report.py MEASUREMENTS.csv PLOT.png [TITLE NOTE]
 
 The ratio columns are Python's median divided by atrest's: "12×" means atrest
-took a twelfth of the peer's time (or memory). "index + audit --index" is the
+took a twelfth of the peer's wall time (or memory). CPU is user plus system time,
+less disturbed than wall time when the machine is busy. "index + audit --index" is the
 sum of the two medians: what reading a large export once and auditing it costs."""
 import collections
 import csv
@@ -23,33 +24,37 @@ def load(path):
     size = {}
     for row in csv.DictReader(open(path)):
         key = (int(row["entries"]), row["command"])
-        runs[key].append((float(row["seconds"]), int(row["max_rss_kib"]) / 1024))
+        cpu = float(row["user_seconds"]) + float(row["system_seconds"])
+        runs[key].append((float(row["seconds"]), int(row["max_rss_kib"]) / 1024, cpu))
         size[key] = int(row["input_bytes"])
     medians = {}
     for key, values in runs.items():
-        medians[key] = (statistics.median(s for s, _ in values), statistics.median(r for _, r in values), len(values))
+        medians[key] = (statistics.median(s for s, _, _ in values), statistics.median(r for _, r, _ in values),
+                        len(values), statistics.median(c for _, _, c in values))
     for n in {n for n, _ in runs}:
         index, audit = medians.get((n, "atrest index export.json")), medians.get((n, "atrest audit --index"))
         if index and audit:
-            medians[(n, "index + audit --index")] = (index[0] + audit[0], max(index[1], audit[1]), min(index[2], audit[2]))
+            medians[(n, "index + audit --index")] = (index[0] + audit[0], max(index[1], audit[1]),
+                                                     min(index[2], audit[2]), index[3] + audit[3])
             size[(n, "index + audit --index")] = size[(n, "atrest index export.json")]
     return medians, size
 
 
 def table(medians, size):
-    lines = ["| entries | command | input | runs | median wall | throughput | peak RSS | time vs Python | RSS vs Python |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| entries | command | input | runs | median wall | throughput | median CPU | peak RSS | wall vs Python | CPU vs Python | RSS vs Python |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted({n for n, _ in medians}):
         peer = medians.get((n, PEER))
         for command in ORDER:
             if (n, command) not in medians:
                 continue
-            seconds, rss, count = medians[(n, command)]
+            seconds, rss, count, cpu = medians[(n, command)]
             mb = size[(n, command)] / 1e6
             speed = f"{peer[0] / seconds:,.1f}×" if peer else "–"
             memory = f"{peer[1] / rss:,.1f}×" if peer else "–"
+            work = f"{peer[3] / max(cpu, 0.01):,.1f}×" if peer else "–"
             lines.append(f"| {n:,} | `{command}` | {mb:,.0f} MB | {count} | {seconds:,.2f} s | "
-                         f"{mb / max(seconds, 0.01):,.0f} MB/s | {rss:,.0f} MiB | {speed} | {memory} |")
+                         f"{mb / max(seconds, 0.01):,.0f} MB/s | {cpu:,.2f} s | {rss:,.0f} MiB | {speed} | {work} | {memory} |")
     return "\n".join(lines)
 
 

@@ -54,6 +54,8 @@ def main():
             batch = []
             if failures:
                 break
+            if loaded % max(per_txn, count // 10 // per_txn * per_txn) == 0:
+                print(f"  {loaded:,} of {count:,} entries sent", file=sys.stderr)
     if batch and not failures:
         batches.put(json.dumps({"success": batch}).encode())
         loaded += len(batch)
