@@ -4,6 +4,7 @@
 # cryptography, PyNaCl), on the same entries at each size.
 #
 #   Benchmarks/compare.sh [SIZES...]        # default: 100000 1000000; 4000000 works too
+#   Benchmarks/compare.sh --prepare [SIZES...]   # only build and cache the inputs
 #
 # For each size N it builds (once, cached) an etcdctl `-w json` export of N
 # really encrypted ~1 KiB secrets (make_audit_bench.py: 60 % aesgcm, 20 %
@@ -32,6 +33,8 @@
 # peer holds the whole export parsed (about 2.5 KB per entry, 10 GB at 4M).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+prepare_only=""
+if [ "${1:-}" = --prepare ]; then prepare_only=1; shift; fi
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(100000 1000000); fi
 for n in "${sizes[@]}"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: size '$n' is not a positive number of entries" >&2; exit 2; }
@@ -55,9 +58,6 @@ fi
 source Benchmarks/python_env.sh
 py=$PY
 
-say "building atrest (release)"
-swift build -c release --product atrest >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "swift build"; }
-bin=$(swift build -c release --show-bin-path)/atrest
 
 # --- inputs -----------------------------------------------------------------
 free_bytes() { df --output=avail -B1 "$1" | tail -n 1; }
@@ -96,6 +96,11 @@ build_inputs() {
 }
 
 for n in "${sizes[@]}"; do build_inputs "$n"; done
+if [ -n "$prepare_only" ]; then say "inputs ready in $cache"; exit 0; fi
+
+say "building atrest (release)"
+swift build -c release --product atrest >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "swift build"; }
+bin=$(swift build -c release --show-bin-path)/atrest
 
 # --- measurements -----------------------------------------------------------
 csv=$out/compare-$(date -u +%Y%m%dT%H%M%SZ).csv
