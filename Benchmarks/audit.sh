@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 entries=${1:-100000}
 work=$(mktemp -d /tmp/atrest-audit-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-python3 Benchmarks/make_audit_bench.py "$work" "$entries" >/dev/null
+# shellcheck source=python_env.sh
+source Benchmarks/python_env.sh
+"$PY" Benchmarks/make_audit_bench.py "$work" "$entries" >/dev/null
 chmod 600 "$work/config.yaml"
 swift build -c release --product atrest >/dev/null 2>&1
 bin=$(swift build -c release --show-bin-path)/atrest
 "$bin" index "$work/export.json" --index "$work/idx" >/dev/null
-ciphertext=$(python3 - "$work/export.json" <<'PY'
+ciphertext=$("$PY" - "$work/export.json" <<'PY'
 import base64, json, sys
 total = 0
 for kv in json.load(open(sys.argv[1]))["kvs"]:
@@ -27,7 +29,7 @@ PY
 )
 /usr/bin/time -f "%e %M" -o "$work/time" "$bin" audit --index "$work/idx" --config "$work/config.yaml" --output json --exit-zero > "$work/audit.json"
 read -r seconds rss_kib < "$work/time"
-python3 - "$entries" "$ciphertext" "$seconds" "$rss_kib" "$work/audit.json" <<'PY'
+"$PY" - "$entries" "$ciphertext" "$seconds" "$rss_kib" "$work/audit.json" <<'PY'
 import json, sys
 n, ct, secs, rss = int(sys.argv[1]), int(sys.argv[2]), max(float(sys.argv[3]), 0.01), int(sys.argv[4])
 verdicts = json.load(open(sys.argv[5]))["totals"]["verdicts"]
