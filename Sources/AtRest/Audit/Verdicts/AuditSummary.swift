@@ -75,6 +75,27 @@ public struct AuditSummary: Sendable, Hashable {
 
     static let exampleLimit = 20
 
+    /// Consecutive entries with the same verdict, resource, namespace and storage,
+    /// counted once and added to the five tables when the next entry differs (or at
+    /// `flush`): the index is in key order, so entries come in long runs of one
+    /// resource and namespace, and most entries then cost no hashing at all.
+    private struct Run: Sendable, Hashable {
+        var verdict: Verdict
+        var group: String
+        var resource: String
+        var namespace: String?
+        var storage: StorageKey
+        /// `resource.group`, built once per run.
+        var resourceName: String
+        var count: Int
+
+        func matches(_ entry: EntryAudit, _ storage: StorageKey) -> Bool {
+            verdict == entry.verdict && resource == entry.resource && group == entry.group
+                && namespace == entry.namespace && self.storage == storage
+        }
+    }
+    private var run: Run?
+
     public init(keeping verdicts: Set<Verdict> = [.undecryptable, .unencrypted]) {
         keptVerdicts = verdicts.union([.undecryptable])
     }
@@ -88,14 +109,19 @@ public struct AuditSummary: Sendable, Hashable {
 
     mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
         audited += 1
-        byVerdict[entry.verdict, default: 0] += 1
-        let resource = entry.groupResource.description
-        byResource[resource, default: [:]][entry.verdict, default: 0] += 1
         let storageKey = StorageKey(storage: entry.storage, provider: entry.provider,
                                     keyName: entry.keyName, kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID)
-        byStorage[storageKey, default: [:]][entry.verdict, default: 0] += 1
-        byNamespace[ResourceNamespace(resource: resource, namespace: entry.namespace), default: [:]][entry.verdict, default: 0] += 1
-        byResourceAndStorage[ResourceStorage(resource: resource, storage: storageKey), default: [:]][entry.verdict, default: 0] += 1
+        let resource: String
+        if var current = run, current.matches(entry, storageKey) {
+            current.count += 1
+            run = current
+            resource = current.resourceName
+        } else {
+            flush()
+            resource = entry.groupResource.description
+            run = Run(verdict: entry.verdict, group: entry.group, resource: entry.resource, namespace: entry.namespace,
+                      storage: storageKey, resourceName: resource, count: 1)
+        }
         if keptVerdicts.contains(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
         if let claimed = entry.claimedBy, let keyName = claimed.keyName {
             claimedByKey[ConfiguredKey(provider: claimed.providerType, keyName: keyName), default: 0] += 1
@@ -108,5 +134,17 @@ public struct AuditSummary: Sendable, Hashable {
         if let keyName = readBy.keyName, readBy.providerType != "identity" {
             readByKey[ConfiguredKey(provider: readBy.providerType, keyName: keyName), default: 0] += 1
         }
+    }
+
+    /// Adds the pending run to the tables; `Auditor` calls it when the scan ends.
+    mutating func flush() {
+        guard let current = run else { return }
+        run = nil
+        let (verdict, count, resource) = (current.verdict, current.count, current.resourceName)
+        byVerdict[verdict, default: 0] += count
+        byResource[resource, default: [:]][verdict, default: 0] += count
+        byStorage[current.storage, default: [:]][verdict, default: 0] += count
+        byNamespace[ResourceNamespace(resource: resource, namespace: current.namespace), default: [:]][verdict, default: 0] += count
+        byResourceAndStorage[ResourceStorage(resource: resource, storage: current.storage), default: [:]][verdict, default: 0] += count
     }
 }

@@ -39,6 +39,7 @@ public struct Auditor {
             try each?(audit)
             return true
         }
+        summary.flush()
         for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
         return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
     }
