@@ -37,9 +37,18 @@ struct AuditCommand: ParsableCommand {
     @Flag(name: .customLong("exit-zero"), help: "Exit 0 even with findings (errors still exit 2).")
     var exitZero = false
 
+    @Option(name: .customLong("jobs"),
+            help: ArgumentHelp("Threads that audit key ranges in parallel (default: the number of cores). The output is the same whatever the number.",
+                               valueName: "n"))
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(name: .customLong("history"),
           help: "Also audit every earlier revision a snapshot keeps, and count the writes of each key.")
     var history = false
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
 
     func run() throws {
         let configuration = try ConfigurationInput.load(configPath)
@@ -52,7 +61,7 @@ struct AuditCommand: ParsableCommand {
             // Keep every entry of the failing verdicts, so that every rendering can name them.
             let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
             let stdout = StandardOutput()
-            let result = try auditor.run(index, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
+            let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
             var historyAudit: HistoryAudit?
             var keyUsage: KeyUsage?
             if history {

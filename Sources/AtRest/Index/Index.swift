@@ -6,7 +6,11 @@ import Foundation
 /// It owns its environment; each scan runs in a transaction that holds the
 /// environment too, so views handed to a scan's callback are valid for the whole
 /// callback whatever the caller keeps.
-public final class Index {
+///
+/// Immutable once opened, and every scan runs in a read transaction of its own
+/// (the environment is opened `MDB_NOTLS`), so one index can be scanned from
+/// several threads at once, each over its own key range.
+public final class Index: @unchecked Sendable {
     public let directory: String
     public let provenance: IndexProvenance
     private let environment: LMDBEnvironment
@@ -62,8 +66,9 @@ public final class Index {
     }
 
 
-    /// Visits every live entry in key order; `body` returns false to stop.
-    public func forEachLive(from start: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
+    /// Visits every live entry in key order, from `start` on and before `end`
+    /// (exclusive) when given; `body` returns false to stop.
+    public func forEachLive(from start: [UInt8]? = nil, until end: [UInt8]? = nil, _ body: (EntryView) throws -> Bool) throws {
         let path = directory
         try Self.storage(path) {
             try environment.transaction(readOnly: true) { txn in
@@ -71,7 +76,8 @@ public final class Index {
                 let long = try longEntries(txn, from: start)
                 var nextLong = 0
                 func emit(_ key: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer) throws -> Bool {
-                    try body(liveEntry(key: key, record: record, txn: txn, scanned: &scanned))
+                    if let end, !end.withUnsafeBytes({ precedes(key, $0) }) { return false }
+                    return try body(liveEntry(key: key, record: record, txn: txn, scanned: &scanned))
                 }
                 var stopped = false
                 try txn.forEach(live, from: start) { key, record in
@@ -86,6 +92,34 @@ public final class Index {
                     guard try emit(long[nextLong].key, long[nextLong].record) else { break }
                     nextLong += 1
                 }
+            }
+        }
+    }
+
+    /// Keys that cut the live entries into `parts` ranges of about the same number
+    /// of entries, in order (fewer when there are fewer entries): the boundaries
+    /// for scanning ranges in parallel with `forEachLive(from:until:)`. A walk over
+    /// the keys only, which costs a small fraction of a scan that reads values.
+    public func splitKeys(into parts: Int) throws -> [[UInt8]] {
+        guard parts > 1 else { return [] }
+        return try Self.storage(directory) {
+            try environment.transaction(readOnly: true) { txn in
+                let total = try txn.count(live)
+                guard total >= parts else { return [] }
+                var boundaries: [[UInt8]] = []
+                var seen = 0
+                var next = total / parts
+                var scanned = ScanBudget(environment: txn.environment)
+                try txn.forEach(live) { key, record in
+                    scanned.add(key.count + record.count)
+                    if seen == next {
+                        boundaries.append(Array(key))
+                        next = total * (boundaries.count + 1) / parts
+                    }
+                    seen += 1
+                    return boundaries.count < parts - 1
+                }
+                return boundaries
             }
         }
     }

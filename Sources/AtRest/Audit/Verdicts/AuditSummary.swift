@@ -136,6 +136,31 @@ public struct AuditSummary: Sendable, Hashable {
         }
     }
 
+    /// Adds `later`, the summary of the key range right after this one's: counts add
+    /// up and the examples keep key order, so merging the ranges' summaries in
+    /// order gives exactly the summary of one scan over all of them.
+    mutating func merge(_ later: AuditSummary) {
+        flush()
+        var later = later
+        later.flush()
+        audited += later.audited
+        func add<K>(_ mine: inout [K: [Verdict: Int]], _ theirs: [K: [Verdict: Int]]) {
+            for (key, counts) in theirs {
+                for (verdict, count) in counts { mine[key, default: [:]][verdict, default: 0] += count }
+            }
+        }
+        for (verdict, count) in later.byVerdict { byVerdict[verdict, default: 0] += count }
+        add(&byResource, later.byResource)
+        add(&byStorage, later.byStorage)
+        add(&byNamespace, later.byNamespace)
+        add(&byResourceAndStorage, later.byResourceAndStorage)
+        for (verdict, entries) in later.findings { findings[verdict, default: []] += entries }
+        for (resource, count) in later.readByIdentity { readByIdentity[resource, default: 0] += count }
+        readByIdentityExamples = Array((readByIdentityExamples + later.readByIdentityExamples).prefix(Self.exampleLimit))
+        for (key, count) in later.readByKey { readByKey[key, default: 0] += count }
+        for (key, count) in later.claimedByKey { claimedByKey[key, default: 0] += count }
+    }
+
     /// Adds the pending run to the tables; `Auditor` calls it when the scan ends.
     mutating func flush() {
         guard let current = run else { return }

@@ -1,10 +1,11 @@
 import AtRestDump
 import AtRestEncryption
 import AtRestIndex
+import Foundation
 
 /// Runs the audit over an index: one verdict per entry under the prefix, the
 /// summary, and the readiness answers.
-public struct Auditor {
+public struct Auditor: Sendable {
     public let configuration: EncryptionConfiguration
     public let resolver: ResourceResolver
     /// Verdicts whose entries are kept one by one in the summary (undecryptable always is).
@@ -19,11 +20,41 @@ public struct Auditor {
 
     /// Audits every live entry in key order. `each`, when given, sees every verdict
     /// as it is made (for JSONL output), so nothing per entry is held in memory.
-    public func run(_ index: Index, each: ((EntryAudit) throws -> Void)? = nil) throws -> AuditResult {
+    ///
+    /// With `jobs` above 1 and no `each`, the index is cut into that many key ranges
+    /// audited on threads of their own (each with its own decryption contexts),
+    /// and their summaries are merged in key order: the result is the same as one
+    /// scan's. Verdicts streamed through `each` come from one scan, in key order.
+    public func run(_ index: Index, jobs: Int = 1, each: ((EntryAudit) throws -> Void)? = nil) throws -> AuditResult {
+        let boundaries = each == nil ? try index.splitKeys(into: jobs) : []
+        var summary: AuditSummary
+        var outside: Int
+        if boundaries.isEmpty {
+            (summary, outside) = try audit(index, from: nil, until: nil, each: each)
+        } else {
+            let ranges = zip([nil] + boundaries, boundaries.map(Optional.some) + [nil]).map { (from: $0, until: $1) }
+            let results = ParallelResults<(AuditSummary, Int)>(count: ranges.count)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { part in
+                results.set(part, Result { try audit(index, from: ranges[part].from, until: ranges[part].until, each: nil) })
+            }
+            (summary, outside) = try results.value(0)
+            for part in 1..<ranges.count {
+                let (later, laterOutside) = try results.value(part)
+                summary.merge(later)
+                outside += laterOutside
+            }
+        }
+        for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
+        return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
+    }
+
+    /// One scan over the live entries in `from..<until`.
+    private func audit(_ index: Index, from: [UInt8]?, until: [UInt8]?,
+                       each: ((EntryAudit) throws -> Void)?) throws -> (AuditSummary, Int) {
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
         var summary = AuditSummary(keeping: keptVerdicts)
         var outside = 0
-        try index.forEachLive { entry in
+        try index.forEachLive(from: from, until: until) { entry in
             // The escaped key is built only for entries that are printed or kept.
             guard var audit = auditor.audit(key: entry.key, value: entry.value, namingKey: each != nil) else {
                 outside += 1
@@ -40,8 +71,29 @@ public struct Auditor {
             return true
         }
         summary.flush()
-        for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
-        return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
+        return (summary, outside)
+    }
+}
+
+/// One result slot per parallel part, each written by its own thread once.
+private final class ParallelResults<T>: @unchecked Sendable {
+    private var slots: [Result<T, any Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<T, any Error>) {
+        lock.lock()
+        defer { lock.unlock() }
+        slots[index] = result
+    }
+
+    func value(_ index: Int) throws -> T {
+        lock.lock()
+        let slot = slots[index]
+        lock.unlock()
+        guard let slot else { preconditionFailure("parallel part \(index) did not finish") }
+        return try slot.get()
     }
 }
 
