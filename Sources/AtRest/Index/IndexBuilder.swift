@@ -13,6 +13,13 @@ public enum IndexBuilder {
     @discardableResult
     public static func build(inputs: [String], at directory: String, options: ReadOptions = .init(),
                              progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> IndexProvenance {
+        try build(inputs: inputs, at: directory, options: options, durable: true, progress: progress)
+    }
+
+    /// `durable: false` skips the final flush to disk: for a temporary index that
+    /// is read once and removed, a crash loses nothing worth keeping.
+    private static func build(inputs: [String], at directory: String, options: ReadOptions, durable: Bool,
+                              progress: ((_ done: UInt64, _ total: UInt64?) -> Void)?) throws -> IndexProvenance {
         let fm = FileManager.default
         let destination = URL(fileURLWithPath: directory).standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -30,7 +37,7 @@ public enum IndexBuilder {
             throw IndexError.io(path: directory, message: "cannot create the index directory: \(error.localizedDescription)")
         }
         do {
-            let provenance = try write(inputs: inputs, to: staging.path, options: options, progress: progress)
+            let provenance = try write(inputs: inputs, to: staging.path, options: options, durable: durable, progress: progress)
             try publish(staging, at: destination)
             return provenance
         } catch {
@@ -55,21 +62,21 @@ public enum IndexBuilder {
         }
         defer { try? FileManager.default.removeItem(at: base) }
         let directory = base.appendingPathComponent("index").path
-        try build(inputs: inputs, at: directory, options: options, progress: progress)
+        try build(inputs: inputs, at: directory, options: options, durable: false, progress: progress)
         return try body(try Index(directory: directory))
     }
 
-    private static func write(inputs: [String], to path: String, options: ReadOptions,
+    private static func write(inputs: [String], to path: String, options: ReadOptions, durable: Bool,
                               progress: ((_ done: UInt64, _ total: UInt64?) -> Void)?) throws -> IndexProvenance {
         var writer: IndexWriter
         do { writer = try IndexWriter(environment: try LMDBEnvironment(directory: path, readOnly: false)) } catch { throw IndexError(error, path: path) }
         let summary: ExportSummary
         do { summary = try ExportReading.read(inputs, options: options, into: &writer, progress: progress) } catch let error as LMDBError { throw IndexError(error, path: path) }
-        do { return try finish(writer, summary) } catch let error as LMDBError { throw IndexError(error, path: path) }
+        do { return try finish(writer, summary, durable: durable) } catch let error as LMDBError { throw IndexError(error, path: path) }
     }
 
-    private static func finish(_ writer: IndexWriter, _ summary: ExportSummary) throws -> IndexProvenance {
-        try writer.finish { counts in
+    private static func finish(_ writer: IndexWriter, _ summary: ExportSummary, durable: Bool) throws -> IndexProvenance {
+        try writer.finish(durable: durable) { counts in
             let (completeness, reason) = IndexProvenance.Completeness.from(summary.completeness)
             return IndexProvenance(
                 schemaVersion: IndexProvenance.currentSchemaVersion,

@@ -72,8 +72,8 @@ final class IndexWriter: DumpSink {
         }
     }
 
-    /// Writes the final counts, provenance and completion marker, and flushes to disk.
-    func finish(_ provenance: (IndexProvenance.Counts) -> IndexProvenance) throws -> IndexProvenance {
+    /// Writes the final counts, provenance and completion marker, and (when `durable`) flushes to disk.
+    func finish(durable: Bool, _ provenance: (IndexProvenance.Counts) -> IndexProvenance) throws -> IndexProvenance {
         var final = counts
         final.liveKeys = try txn.count(live) + txn.count(longLive)
         let result = provenance(final)
@@ -83,8 +83,9 @@ final class IndexWriter: DumpSink {
         try put(meta, IndexLayout.schemaKey, Array(String(IndexProvenance.currentSchemaVersion).utf8))
         try put(meta, IndexLayout.provenanceKey, Array(try encoder.encode(result)))
         try put(meta, IndexLayout.completeKey, Array("1".utf8))
+        let environment = txn.environment
         try txn.commit()
-        try txn.environment.sync()
+        if durable { try environment.sync() }
         return result
     }
 
