@@ -8,7 +8,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = [UInt8](bytes(data, size))
     do {
         let check = try EncryptionConfigurationLoader.check(bytes: input, sourcePath: "fuzz.yaml", fileMode: 0o644)
-        for finding in check.findings { _ = finding.description }
+        for finding in check.findings { expectOneLine(finding.description) }
         if check.hasErrors != (check.configuration == nil) {
             fatalError("a configuration was built despite errors, or none without them")
         }
