@@ -47,6 +47,14 @@ import AtRestTestSupport
         #expect(error?.location == .line(5, byte: 61))
     }
 
+    @Test func unknownFieldNameIsShownEscapedInAOneLineMessage() throws {
+        let text = "\"ClusterID\" : 1\n\"MemberID\" : 2\n\"Revision\" : 3\n\"RaftTerm\" : 4\n\"\r\u{1B}Key\" : 1\n"
+        let error = TestInput.error { _ = try TestInput.read(text: text) }
+        #expect(error?.code == .malformedLine)
+        #expect(error?.location == .line(5, byte: 61))
+        #expect(error?.message == #"unknown field "\r\x1bKey""#)
+    }
+
     @Test func fieldOutOfOrderIsMalformedLine() throws {
         let text = "\"ClusterID\" : 1\n\"Revision\" : 3\n"
         let error = TestInput.error { _ = try TestInput.read(text: text) }

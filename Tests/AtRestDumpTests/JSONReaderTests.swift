@@ -229,6 +229,13 @@ import AtRestTestSupport
         #expect(error?.location == .byte(14))
     }
 
+    @Test func invalidEscapeIsShownEscapedInAOneLineMessage() throws {
+        let error = TestInput.error { _ = try TestInput.read(text: "{\"a\\\n\":1}") }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.location == .byte(3))
+        #expect(error?.message == #"invalid escape '\\n' in a string"#)
+    }
+
     @Test func duplicateMemberIsMalformed() throws {
         let error = TestInput.error { _ = try TestInput.read(text: #"{"kvs":[],"kvs":[]}"#) }
         #expect(error?.code == .malformedJSON)

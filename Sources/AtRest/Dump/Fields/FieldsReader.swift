@@ -66,7 +66,7 @@ struct FieldsReader {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(close + 4)...])
             guard let index = FieldsReader.names.firstIndex(where: { candidate in candidate.withUnsafeBytes { memcmpEqual($0, nameBytes) } }),
                   let name = Name(rawValue: index) else {
-                throw fail("unknown field \"\(String(decoding: nameBytes, as: UTF8.self))\"", location)
+                throw fail("unknown field \"\(EscapedBytes.string(nameBytes))\"", location)
             }
             guard expected.contains(name) else {
                 throw fail("unexpected field \"\(name.text)\" here; expected \(expected.map { "\"\($0.text)\"" }.joined(separator: " or "))", location)

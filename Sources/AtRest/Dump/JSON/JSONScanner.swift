@@ -211,7 +211,7 @@ final class JSONScanner {
                 }
                 appendUTF8(scalar, to: &out)
             default:
-                throw malformed("invalid escape '\\\(Character(Unicode.Scalar(escape)))' in a string", at: at(i - 2))
+                throw malformed("invalid escape '\\\(EscapedBytes.string(CollectionOfOne(escape)))' in a string", at: at(i - 2))
             }
         }
         return out

@@ -1,0 +1,20 @@
+/// etcdctl `-w json` and grpc-gateway JSON: one document or several pages
+/// concatenated, through the reader and the pagination check, as `ExportReading` does.
+@testable import AtRestDump
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let scratch = ScratchFile.shared
+    scratch.write(bytes(data, size))
+    let stream = ByteStream(fd: scratch.fd, name: "fuzz.json")
+    var sink = DiscardingSink()
+    var keys = PageKeyGuard()
+    do {
+        let result = try EtcdJSONReader(stream: stream).read(into: &sink, guard: &keys)
+        _ = PaginationCheck(pages: result.pages).completeness.description
+    } catch {
+        expectOneLineDumpError(error)
+    }
+    return 0
+}
