@@ -7,10 +7,10 @@ import FuzzSupport
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let scratch = ScratchFile.shared
     scratch.write(bytes(data, size))
-    let stream = ByteStream(fd: scratch.fd, name: "fuzz.json")
     var sink = DiscardingSink()
     var keys = PageKeyGuard()
     do {
+        let stream = ByteStream(try InputFile(path: scratch.path), name: "fuzz.json")
         let result = try EtcdJSONReader(stream: stream).read(into: &sink, guard: &keys)
         _ = PaginationCheck(pages: result.pages).completeness.description
     } catch {

@@ -14,9 +14,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var sink = DiscardingSink()
     var keys = PageKeyGuard()
     do {
-        let records = try reader.validate(ByteStream(fd: scratch.fd, name: "fuzz.txt"))
-        lseek(scratch.fd, 0, SEEK_SET)
-        try reader.deliver(ByteStream(fd: scratch.fd, name: "fuzz.txt"), into: &sink, guard: &keys)
+        let records = try reader.validate(ByteStream(try InputFile(path: scratch.path), name: "fuzz.txt"))
+        try reader.deliver(ByteStream(try InputFile(path: scratch.path), name: "fuzz.txt"), into: &sink, guard: &keys)
         if Int64(sink.entries) != records {
             fatalError("plain reader checked \(records) records but delivered \(sink.entries)")
         }
