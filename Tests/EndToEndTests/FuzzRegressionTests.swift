@@ -25,8 +25,13 @@ import Testing
         #expect(line.contains(#"line 5 (byte 61): unknown field "\r\x1b[2KBogus""#), "\(line)")
     }
 
-    @Test func jsonInvalidEscapeOfANewlineIsShownEscaped() throws {
+    @Test func jsonRawNewlineAfterABackslashIsAControlByteAtItsOffset() throws {
         let line = try refusal("json-invalid-escape-newline.json")
-        #expect(line.contains(#"byte 3: invalid escape '\\n' in a string"#), "\(line)")
+        #expect(line.contains("byte 4: control byte 0xa inside a string"), "\(line)")
+    }
+
+    @Test func jsonInvalidEscapeOfADeleteIsShownEscaped() throws {
+        let line = try refusal("json-invalid-escape-delete.json")
+        #expect(line.contains(#"byte 3: invalid escape '\\x7f' in a string"#), "\(line)")
     }
 }
