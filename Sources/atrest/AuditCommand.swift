@@ -38,7 +38,7 @@ struct AuditCommand: ParsableCommand {
     var exitZero = false
 
     @Option(name: .customLong("jobs"),
-            help: ArgumentHelp("Threads that audit key ranges in parallel (default: the number of cores). The output is the same whatever the number.",
+            help: ArgumentHelp("Threads that audit key ranges of an etcdctl export in parallel (default: the number of cores). The output is the same whatever the number.",
                                valueName: "n"))
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
