@@ -10,6 +10,9 @@ public final class EntryAuditor {
     public let configuration: EncryptionConfiguration
     public let resolver: ResourceResolver
     private var chains: [GroupResource: ProviderChain] = [:]
+    /// The last chain asked for: keys arrive in order, so nearly every entry asks
+    /// for the same resource as the one before.
+    private var lastChain: (groupResource: GroupResource, chain: ProviderChain)?
 
     public init(configuration: EncryptionConfiguration, resolver: ResourceResolver) {
         self.configuration = configuration
@@ -55,18 +58,16 @@ public final class EntryAuditor {
             let entry = chain.entries[index]
             audit.readBy = entry.position
             if entry.providerType != "identity" { audit.keyName = entry.keyName }
-            let first = entry.provider == 0 && entry.key == 0
-            if first {
-                audit.verdict = .current
-                audit.reason = entry.providerType == "identity"
-                    ? "plaintext, and the first provider for \(groupResource) is identity"
-                    : "read by the first provider and key (\(describe(entry)))"
-            } else if entry.providerType == "identity" && chain.firstProviderEncrypts {
-                audit.verdict = .unencrypted
-                audit.reason = "plaintext, readable only through identity at position \(entry.provider + 1); the first provider for \(groupResource) encrypts"
-            } else {
-                audit.verdict = .stale
-                audit.reason = "read by \(describe(entry)), not by the first provider and key (\(describe(chain.entries[0])))"
+            (audit.verdict, audit.reason) = chain.readVerdict(index) {
+                if entry.provider == 0 && entry.key == 0 {
+                    return (.current, entry.providerType == "identity"
+                        ? "plaintext, and the first provider for \(groupResource) is identity"
+                        : "read by the first provider and key (\(describe(entry)))")
+                } else if entry.providerType == "identity" && chain.firstProviderEncrypts {
+                    return (.unencrypted, "plaintext, readable only through identity at position \(entry.provider + 1); the first provider for \(groupResource) encrypts")
+                } else {
+                    return (.stale, "read by \(describe(entry)), not by the first provider and key (\(describe(chain.entries[0])))")
+                }
             }
         case .kms(let index):
             let entry = chain.entries[index]
@@ -98,9 +99,13 @@ public final class EntryAuditor {
     }
 
     func chain(for groupResource: GroupResource) -> ProviderChain {
-        if let chain = chains[groupResource] { return chain }
-        let chain = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource))
-        chains[groupResource] = chain
+        if let last = lastChain, last.groupResource == groupResource { return last.chain }
+        let chain = chains[groupResource] ?? {
+            let made = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource))
+            chains[groupResource] = made
+            return made
+        }()
+        lastChain = (groupResource, chain)
         return chain
     }
 }

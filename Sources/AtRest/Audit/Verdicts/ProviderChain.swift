@@ -34,6 +34,17 @@ final class ProviderChain {
     let entries: [Entry]
     /// Whether the first provider encrypts (so plaintext is not how this resource is written).
     let firstProviderEncrypts: Bool
+    /// The verdict and reason of a value read by each entry, made once: every value an
+    /// entry reads gets the same ones, and the findings kept then share one string.
+    private var readVerdicts: [(verdict: Verdict, reason: String)?]
+
+    /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
+    func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
+        if let known = readVerdicts[index] { return known }
+        let made = make()
+        readVerdicts[index] = made
+        return made
+    }
 
     init(providers: [ProviderConfiguration]) {
         firstProviderEncrypts = providers.first?.encrypts ?? false
@@ -62,6 +73,7 @@ final class ProviderChain {
             }
         }
         self.entries = entries
+        readVerdicts = Array(repeating: nil, count: entries.count)
     }
 
     /// The outcome of the apiserver's read loop for one value.
