@@ -14,8 +14,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var sink = DiscardingSink()
     var keys = PageKeyGuard()
     do {
-        let records = try reader.validate(ByteStream(try InputFile(path: scratch.path), name: "fuzz.txt"))
-        try reader.deliver(ByteStream(try InputFile(path: scratch.path), name: "fuzz.txt"), into: &sink, guard: &keys)
+        let records = try reader.validate(ByteStream(openScratch(scratch), name: "fuzz.txt"))
+        try reader.deliver(ByteStream(openScratch(scratch), name: "fuzz.txt"), into: &sink, guard: &keys)
         if Int64(sink.entries) != records {
             fatalError("plain reader checked \(records) records but delivered \(sink.entries)")
         }
@@ -23,4 +23,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         expectOneLineDumpError(error)
     }
     return 0
+}
+
+/// The scratch file opened as the CLI opens an input; a harness that cannot open
+/// it would test nothing, so that traps.
+private func openScratch(_ scratch: ScratchFile) -> InputFile {
+    guard let file = try? InputFile(path: scratch.openablePath) else { fatalError("cannot open the scratch file \(scratch.openablePath)") }
+    return file
 }
