@@ -221,13 +221,6 @@ public final class Index: @unchecked Sendable {
     }
 }
 
-/// Byte order of etcd keys (and LMDB's default): `memcmp`, then the shorter first.
+/// Whether `a` sorts before `b` in etcd's key order.
 @inline(__always)
-private func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    let common = min(a.count, b.count)
-    if common > 0, let x = a.baseAddress, let y = b.baseAddress {
-        let order = memcmp(x, y, common)
-        if order != 0 { return order < 0 }
-    }
-    return a.count < b.count
-}
+private func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compareBytes(a, b) < 0 }

@@ -1,3 +1,4 @@
+import AtRestDump
 import Foundation
 
 /// Resolves etcd keys to the objects they store, for one etcd prefix.
@@ -171,14 +172,4 @@ private struct Segments {
     func equals(_ index: Int, _ other: [UInt8]) -> Bool { other.withUnsafeBytes { compareBytes(self[index], $0) == 0 } }
 
     func equals(_ index: Int, _ other: Substring) -> Bool { self[index].elementsEqual(other.utf8) }
-}
-
-/// `memcmp` order, the shorter first on a common prefix.
-private func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-    let common = min(a.count, b.count)
-    if common > 0, let x = a.baseAddress, let y = b.baseAddress {
-        let order = memcmp(x, y, common)
-        if order != 0 { return Int(order) }
-    }
-    return a.count - b.count
 }

@@ -1,0 +1,12 @@
+import Foundation
+
+/// etcd's key order (and LMDB's default): `memcmp` over the common length, then
+/// the shorter first. Negative, zero or positive, as `memcmp`.
+package func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let common = min(a.count, b.count)
+    if common > 0, let x = a.baseAddress, let y = b.baseAddress {
+        let order = memcmp(x, y, common)
+        if order != 0 { return Int(order) }
+    }
+    return a.count - b.count
+}
