@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "AtRestDumpTests", dependencies: ["AtRestDump", "AtRestTestSupport"]),
         .testTarget(name: "AtRestIndexTests", dependencies: ["AtRestIndex", "AtRestTestSupport"]),
         .testTarget(name: "AtRestEncryptionTests", dependencies: ["AtRestEncryption", "AtRestTestSupport"]),
-        .testTarget(name: "AtRestAuditTests", dependencies: ["AtRestAudit", "AtRestTestSupport"]),
+        .testTarget(name: "AtRestAuditTests", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", "AtRestTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AtRestTestSupport", "AtRestDump"]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import AtRestAudit
 import AtRestDump
 import AtRestEncryption
+import AtRestIndex
 import AtRestReport
 import Foundation
 
@@ -38,7 +39,7 @@ struct AuditCommand: ParsableCommand {
     var exitZero = false
 
     @Option(name: .customLong("jobs"),
-            help: ArgumentHelp("Threads that audit key ranges of an etcdctl export in parallel (default: the number of cores). The output is the same whatever the number.",
+            help: ArgumentHelp("Threads that audit entries in parallel (default: the number of cores). The output is the same whatever the number.",
                                valueName: "n"))
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
@@ -53,13 +54,17 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let configuration = try ConfigurationInput.load(configPath)
         let configFile = ConfigurationInput.file(configPath)
+        let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+        // Keep every entry of the failing verdicts, so that every rendering can name them.
+        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
+        if let streamed = try streamedAudit(auditor) {
+            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile)
+            return
+        }
         try input.withIndex { index in
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
             }
-            let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-            // Keep every entry of the failing verdicts, so that every rendering can name them.
-            let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
             let stdout = StandardOutput()
             let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
             var historyAudit: HistoryAudit?
@@ -68,20 +73,42 @@ struct AuditCommand: ParsableCommand {
                 historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
                 keyUsage = try KeyUsage(index: index, configuration: configuration)
             }
-            var report = AuditReport(provenance: index.provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
-                                     etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
-                                     history: historyAudit, keyUsage: keyUsage)
-            report.failOn = Set(failOn)
-            if let rendered = report.render(output) { stdout.write(rendered) }
-            stdout.flush()
-            if result.summary.audited == 0 {
-                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
-                throw ExitCode(3)
-            }
-            let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
-            if findings && !exitZero { throw ExitCode(1) }
-            if index.provenance.completeness == .partial { throw ExitCode(4) }
+            try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, history: historyAudit, keyUsage: keyUsage, stdout: stdout)
         }
+    }
+
+    /// The audit of export files in one pass, without an index (`StreamingAudit`):
+    /// `nil` when the inputs need one (an index or a snapshot, standard input,
+    /// `--history`, JSONL in key order, or keys out of order), and then nothing
+    /// has been printed.
+    private func streamedAudit(_ auditor: Auditor) throws -> (result: AuditResult, provenance: IndexProvenance)? {
+        guard input.indexDirectory == nil, !history, output != .jsonl,
+              ExportReading.isSequentialExport(input.inputs, options: input.readOptions) else { return nil }
+        let progress = ProgressBar(label: "auditing")
+        defer { progress.finish() }
+        do {
+            return try StreamingAudit.run(input.inputs, options: input.readOptions, auditor: auditor, jobs: jobs, progress: progress.update)
+        } catch is StreamingAudit.NotSequential {
+            return nil
+        }
+    }
+
+    /// Prints the report and sets the exit status.
+    private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
+                        history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
+        var report = AuditReport(provenance: provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
+                                 etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
+                                 history: history, keyUsage: keyUsage)
+        report.failOn = Set(failOn)
+        if let rendered = report.render(output) { stdout.write(rendered) }
+        stdout.flush()
+        if result.summary.audited == 0 {
+            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+            throw ExitCode(3)
+        }
+        let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
+        if findings && !exitZero { throw ExitCode(1) }
+        if provenance.completeness == .partial { throw ExitCode(4) }
     }
 }
 

@@ -29,3 +29,53 @@ import Testing
         #expect(result.stderr.contains("--jobs must be at least 1"))
     }
 }
+
+/// `audit FILE` on an export audits while it reads (no index); it must print what
+/// `audit --index` prints for the same export, and fall back to an index, with the
+/// same output, when the pages are given out of key order.
+@Suite struct StreamingAuditEndToEndTests {
+    static let formats = ["text", "json", "markdown", "sarif", "junit", "prometheus", "html"]
+
+    func audit(_ inputs: [String], _ format: String, jobs: String = "2") throws -> AtRestBinary.Result {
+        try AtRestBinary.run(["audit"] + inputs + ["--config", Fixtures.path("audit/config.yaml"), "--output", format, "--jobs", jobs, "--exit-zero"])
+    }
+
+    func index(_ inputs: [String], at directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("index").path
+        let built = try AtRestBinary.run(["index"] + inputs + ["--index", path])
+        #expect(built.status == 0, "index: \(built.stderr)")
+        return path
+    }
+
+    @Test func anExportOfManyBatchesPrintsWhatItsIndexPrints() throws {
+        let directory = try Fixtures.temporaryDirectory("streaming-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let export = directory.appendingPathComponent("export.json").path
+        try GeneratedExport.write(entries: 20_000, to: export)
+        let indexPath = try index([export], at: directory)
+        for format in Self.formats {
+            let viaIndex = try AtRestBinary.run(["audit", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
+                                                 "--output", format, "--exit-zero"])
+            #expect(viaIndex.status == 0, "\(format): \(viaIndex.stderr)")
+            for jobs in ["1", "2", "3"] {
+                let streamed = try audit([export], format, jobs: jobs)
+                #expect(streamed.status == 0, "\(format) --jobs \(jobs): \(streamed.stderr)")
+                #expect(streamed.stdout == viaIndex.stdout, "\(format) --jobs \(jobs): the one-pass audit differs from audit --index")
+            }
+        }
+    }
+
+    @Test func pagesOutOfKeyOrderPrintWhatTheirIndexPrints() throws {
+        let directory = try Fixtures.temporaryDirectory("streaming-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pages = (1...5).reversed().map { Fixtures.path("etcd/page-\($0).json") }
+        let indexPath = try index(pages, at: directory)
+        for format in ["text", "json"] {
+            let viaIndex = try AtRestBinary.run(["audit", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
+                                                 "--output", format, "--exit-zero"])
+            let direct = try audit(pages, format)
+            #expect(direct.status == 0, "\(format): \(direct.stderr)")
+            #expect(direct.stdout == viaIndex.stdout, "\(format): pages out of order")
+        }
+    }
+}

@@ -164,6 +164,25 @@ public enum ExportReading {
 
     /// The input's format; with `--salvage`, binary input of no known format is taken
     /// as a snapshot whose meta pages are gone (the salvage scan then decides).
+    /// Whether every input is a regular file holding an export read in one pass, in
+    /// key order (etcdctl JSON, fields, hex, plain output; not a snapshot, whose live
+    /// keys are known only once its whole history is replayed). Looks at the first
+    /// bytes only; an input that cannot be opened or recognised answers `false`, and
+    /// the full read then reports it.
+    public static func isSequentialExport(_ inputs: [String], options: ReadOptions = .init()) -> Bool {
+        guard !inputs.isEmpty, !options.salvage else { return false }
+        for path in inputs {
+            guard path != "-", InputFile.regularFileSize(path) != nil, let file = try? InputFile(path: path) else { return false }
+            defer { file.close() }
+            guard let format = try? FormatDetector.detect(ByteStream(file)) else { return false }
+            switch format {
+            case .etcdctlJSON, .gatewayJSON, .fields, .hex, .simple: continue
+            case .snapshot, .bboltDB: return false
+            }
+        }
+        return true
+    }
+
     private static func detect(_ stream: ByteStream, options: ReadOptions) throws -> ExportFormat {
         do {
             return try FormatDetector.detect(stream)

@@ -62,7 +62,7 @@ public enum IndexBuilder {
         }
         defer { try? FileManager.default.removeItem(at: base) }
         let directory = base.appendingPathComponent("index").path
-        try build(inputs: inputs, at: directory, options: options, durable: false, progress: progress)
+        _ = try build(inputs: inputs, at: directory, options: options, durable: false, progress: progress)
         return try body(try Index(directory: directory))
     }
 
@@ -76,16 +76,7 @@ public enum IndexBuilder {
     }
 
     private static func finish(_ writer: IndexWriter, _ summary: ExportSummary, durable: Bool) throws -> IndexProvenance {
-        try writer.finish(durable: durable) { counts in
-            let (completeness, reason) = IndexProvenance.Completeness.from(summary.completeness)
-            return IndexProvenance(
-                schemaVersion: IndexProvenance.currentSchemaVersion,
-                inputs: summary.inputs.map(IndexProvenance.Input.init),
-                completeness: completeness,
-                completenessReason: reason,
-                revision: summary.inputs.compactMap(\.metadata.revision).max(),
-                counts: counts)
-        }
+        try writer.finish(durable: durable) { counts in IndexProvenance(export: summary, counts: counts) }
     }
 
     /// Removes the staging (`.NAME.partial-PID-N`) and swap (`.NAME.old-PID`) directories

@@ -17,6 +17,22 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
     public var revision: Int64?
     public var counts: Counts
 
+    /// The provenance of an export as read, with the counts of what it delivered.
+    public init(export summary: ExportSummary, counts: Counts) {
+        let (completeness, reason) = Completeness.from(summary.completeness)
+        self.init(schemaVersion: Self.currentSchemaVersion, inputs: summary.inputs.map(Input.init), completeness: completeness,
+                  completenessReason: reason, revision: summary.inputs.compactMap(\.metadata.revision).max(), counts: counts)
+    }
+
+    init(schemaVersion: Int, inputs: [Input], completeness: Completeness, completenessReason: String?, revision: Int64?, counts: Counts) {
+        self.schemaVersion = schemaVersion
+        self.inputs = inputs
+        self.completeness = completeness
+        self.completenessReason = completenessReason
+        self.revision = revision
+        self.counts = counts
+    }
+
     /// Whether every key of the range was received.
     public enum Completeness: String, Codable, Sendable, Hashable {
         case complete

@@ -18,7 +18,9 @@ public struct AuditSummary: Sendable, Hashable {
     /// The entries of the kept verdicts (the findings), sorted by key when the run ends.
     public var findings: [Verdict: [EntryAudit]] = [:]
     /// Which verdicts' entries are kept in `findings`.
-    public var keptVerdicts: Set<Verdict>
+    public private(set) var keptVerdicts: Set<Verdict>
+    /// `keptVerdicts` as one bit per verdict, for the per-entry check.
+    private var keptMask: UInt8 = 0
 
     /// Every undecryptable entry, sorted by key (when the audit keeps them, as it does by default).
     public var undecryptable: [EntryAudit] { findings[.undecryptable] ?? [] }
@@ -75,64 +77,78 @@ public struct AuditSummary: Sendable, Hashable {
 
     static let exampleLimit = 20
 
-    /// Consecutive entries with the same verdict, resource, namespace and storage,
-    /// counted once and added to the five tables when the next entry differs (or at
-    /// `flush`): the index is in key order, so entries come in long runs of one
-    /// resource and namespace, and most entries then cost no hashing at all.
-    private struct Run: Sendable, Hashable {
-        var verdict: Verdict
+    /// Consecutive entries of one resource and namespace, counted per `Cell` and
+    /// added to the tables when the next entry is of another namespace (or at
+    /// `flush`): entries come in key order, so in long runs of one resource and
+    /// namespace, and within a run the few ways its entries are stored and read
+    /// repeat (a rotation half done interleaves two keys). Most entries then cost
+    /// a comparison with a handful of cells and no hashing at all.
+    fileprivate struct Run: Sendable, Hashable {
         var group: String
         var resource: String
         var namespace: String?
-        var storage: StorageKey
         /// `resource.group`, built once per run.
         var resourceName: String
-        var count: Int
+        var cells: [Cell]
 
-        func matches(_ entry: EntryAudit, _ storage: StorageKey) -> Bool {
-            verdict == entry.verdict && resource == entry.resource && group == entry.group
-                && namespace == entry.namespace && self.storage == storage
+        func matches(_ entry: EntryAudit) -> Bool {
+            resource == entry.resource && group == entry.group && namespace == entry.namespace
         }
+    }
+
+    /// What the tables count an entry under, besides its resource and namespace.
+    fileprivate struct Cell: Sendable, Hashable {
+        var verdict: Verdict
+        var storage: StorageKey
+        var readBy: EntryAudit.ReadPosition?
+        var claimedBy: EntryAudit.ReadPosition?
+        var identityIsAFallback: Bool
+        var count = 0
     }
     private var run: Run?
 
     public init(keeping verdicts: Set<Verdict> = [.undecryptable, .unencrypted]) {
         keptVerdicts = verdicts.union([.undecryptable])
+        for verdict in keptVerdicts { keptMask |= Self.bit(verdict) }
+    }
+
+    private static func bit(_ verdict: Verdict) -> UInt8 {
+        1 << UInt8(Verdict.allCases.firstIndex(of: verdict) ?? 0)
+    }
+
+    private func keeps(_ verdict: Verdict) -> Bool {
+        switch verdict {
+        case .current: return keptMask & 1 != 0
+        case .stale: return keptMask & 2 != 0
+        case .unencrypted: return keptMask & 4 != 0
+        case .undecryptable: return keptMask & 8 != 0
+        case .unverifiable: return keptMask & 16 != 0
+        case .exempt: return keptMask & 32 != 0
+        }
     }
 
     /// Whether `add` keeps `entry`'s key (as a finding or an example), so it must be named.
     func keepsKey(of entry: EntryAudit, identityIsAFallback: Bool) -> Bool {
-        if keptVerdicts.contains(entry.verdict) { return true }
+        if keeps(entry.verdict) { return true }
         guard let readBy = entry.readBy else { return false }
-        return readBy.providerType == "identity" && identityIsAFallback && readByIdentityExamples.count < Self.exampleLimit
+        return readBy.isIdentity && identityIsAFallback && readByIdentityExamples.count < Self.exampleLimit
     }
 
     mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
         audited += 1
-        let storageKey = StorageKey(storage: entry.storage, provider: entry.provider,
-                                    keyName: entry.keyName, kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID)
-        let resource: String
-        if var current = run, current.matches(entry, storageKey) {
-            current.count += 1
-            run = current
-            resource = current.resourceName
-        } else {
+        let cell = Cell(verdict: entry.verdict,
+                        storage: StorageKey(storage: entry.storage, provider: entry.provider, keyName: entry.keyName,
+                                            kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID),
+                        readBy: entry.readBy, claimedBy: entry.claimedBy, identityIsAFallback: identityIsAFallback)
+        if run?.matches(entry) != true {
             flush()
-            resource = entry.groupResource.description
-            run = Run(verdict: entry.verdict, group: entry.group, resource: entry.resource, namespace: entry.namespace,
-                      storage: storageKey, resourceName: resource, count: 1)
+            run = Run(group: entry.group, resource: entry.resource, namespace: entry.namespace,
+                      resourceName: entry.groupResource.description, cells: [])
         }
-        if keptVerdicts.contains(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
-        if let claimed = entry.claimedBy, let keyName = claimed.keyName {
-            claimedByKey[ConfiguredKey(provider: claimed.providerType, keyName: keyName), default: 0] += 1
-        }
-        guard let readBy = entry.readBy else { return }
-        if readBy.providerType == "identity" && identityIsAFallback {
-            readByIdentity[resource, default: 0] += 1
-            if readByIdentityExamples.count < Self.exampleLimit { readByIdentityExamples.append(entry.key) }
-        }
-        if let keyName = readBy.keyName, readBy.providerType != "identity" {
-            readByKey[ConfiguredKey(provider: readBy.providerType, keyName: keyName), default: 0] += 1
+        run?.count(cell)
+        if keeps(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
+        if let readBy = entry.readBy, readBy.isIdentity, identityIsAFallback, readByIdentityExamples.count < Self.exampleLimit {
+            readByIdentityExamples.append(entry.key)
         }
     }
 
@@ -161,15 +177,47 @@ public struct AuditSummary: Sendable, Hashable {
         for (key, count) in later.claimedByKey { claimedByKey[key, default: 0] += count }
     }
 
-    /// Adds the pending run to the tables; `Auditor` calls it when the scan ends.
+    /// Adds the pending run to the tables; folds call it when their scan ends.
     mutating func flush() {
         guard let current = run else { return }
         run = nil
-        let (verdict, count, resource) = (current.verdict, current.count, current.resourceName)
-        byVerdict[verdict, default: 0] += count
-        byResource[resource, default: [:]][verdict, default: 0] += count
-        byStorage[current.storage, default: [:]][verdict, default: 0] += count
-        byNamespace[ResourceNamespace(resource: resource, namespace: current.namespace), default: [:]][verdict, default: 0] += count
-        byResourceAndStorage[ResourceStorage(resource: resource, storage: current.storage), default: [:]][verdict, default: 0] += count
+        let resource = current.resourceName
+        for cell in current.cells {
+            let (verdict, count) = (cell.verdict, cell.count)
+            byVerdict[verdict, default: 0] += count
+            byResource[resource, default: [:]][verdict, default: 0] += count
+            byStorage[cell.storage, default: [:]][verdict, default: 0] += count
+            byNamespace[ResourceNamespace(resource: resource, namespace: current.namespace), default: [:]][verdict, default: 0] += count
+            byResourceAndStorage[ResourceStorage(resource: resource, storage: cell.storage), default: [:]][verdict, default: 0] += count
+            if let claimed = cell.claimedBy, let keyName = claimed.keyName {
+                claimedByKey[ConfiguredKey(provider: claimed.providerType, keyName: keyName), default: 0] += count
+            }
+            guard let readBy = cell.readBy else { continue }
+            if readBy.isIdentity && cell.identityIsAFallback { readByIdentity[resource, default: 0] += count }
+            if let keyName = readBy.keyName, !readBy.isIdentity {
+                readByKey[ConfiguredKey(provider: readBy.providerType, keyName: keyName), default: 0] += count
+            }
+        }
     }
 }
+
+extension AuditSummary.Run {
+    /// Counts one entry in its cell, adding the cell the first time.
+    fileprivate mutating func count(_ cell: AuditSummary.Cell) {
+        for index in cells.indices where cells[index].matches(cell) {
+            cells[index].count += 1
+            return
+        }
+        var added = cell
+        added.count = 1
+        cells.append(added)
+    }
+}
+
+extension AuditSummary.Cell {
+    fileprivate func matches(_ other: AuditSummary.Cell) -> Bool {
+        verdict == other.verdict && identityIsAFallback == other.identityIsAFallback && storage == other.storage
+            && readBy == other.readBy && claimedBy == other.claimedBy
+    }
+}
+

@@ -33,56 +33,46 @@ public struct Auditor: Sendable {
     public func run(_ index: Index, jobs: Int = 1, each: ((EntryAudit) throws -> Void)? = nil) throws -> AuditResult {
         let parallel = each == nil && index.provenance.counts.revisions == 0
         let boundaries = parallel ? try index.splitKeys(into: jobs) : []
-        var summary: AuditSummary
-        var outside: Int
+        var fold: AuditFold
         if boundaries.isEmpty {
-            (summary, outside) = try audit(index, from: nil, until: nil, each: each)
+            fold = try audit(index, from: nil, until: nil, each: each)
         } else {
             let ranges = zip([nil] + boundaries, boundaries.map(Optional.some) + [nil]).map { (from: $0, until: $1) }
-            let results = ParallelResults<(AuditSummary, Int)>(count: ranges.count)
+            let results = ParallelResults<AuditFold>(count: ranges.count)
             DispatchQueue.concurrentPerform(iterations: ranges.count) { part in
                 results.set(part, Result { try audit(index, from: ranges[part].from, until: ranges[part].until, each: nil) })
             }
-            (summary, outside) = try results.value(0)
-            for part in 1..<ranges.count {
-                let (later, laterOutside) = try results.value(part)
-                summary.merge(later)
-                outside += laterOutside
-            }
+            fold = try results.value(0)
+            for part in 1..<ranges.count { fold.merge(try results.value(part)) }
         }
-        for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
+        return result(of: fold)
+    }
+
+    /// The result of a finished fold over every entry.
+    func result(of fold: AuditFold) -> AuditResult {
+        let (summary, outside) = fold.finished()
         return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
+    }
+
+    /// A fold with an auditor of its own (decryption contexts are per thread).
+    func makeFold(namingEveryKey: Bool = false) -> AuditFold {
+        AuditFold(auditor: EntryAuditor(configuration: configuration, resolver: resolver), keeping: keptVerdicts, namingEveryKey: namingEveryKey)
     }
 
     /// One scan over the live entries in `from..<until`.
     private func audit(_ index: Index, from: [UInt8]?, until: [UInt8]?,
-                       each: ((EntryAudit) throws -> Void)?) throws -> (AuditSummary, Int) {
-        let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
-        var summary = AuditSummary(keeping: keptVerdicts)
-        var outside = 0
+                       each: ((EntryAudit) throws -> Void)?) throws -> AuditFold {
+        var fold = makeFold(namingEveryKey: each != nil)
         try index.forEachLive(from: from, until: until) { entry in
-            // The escaped key is built only for entries that are printed or kept.
-            guard var audit = auditor.audit(key: entry.key, value: entry.value, namingKey: each != nil) else {
-                outside += 1
-                return true
-            }
-            // Identity is a fallback that can be removed only where the resource's providers
-            // also encrypt (an identity-only rule is an exemption).
-            let identityIsAFallback = auditor.encrypts(audit.groupResource)
-            if each == nil && summary.keepsKey(of: audit, identityIsAFallback: identityIsAFallback) {
-                audit.key = EscapedBytes.string(entry.key)
-            }
-            summary.add(audit, identityIsAFallback: identityIsAFallback)
-            try each?(audit)
+            if let audit = fold.add(key: entry.key, value: entry.value) { try each?(audit) }
             return true
         }
-        summary.flush()
-        return (summary, outside)
+        return fold
     }
 }
 
 /// One result slot per parallel part, each written by its own thread once.
-private final class ParallelResults<T>: @unchecked Sendable {
+final class ParallelResults<T>: @unchecked Sendable {
     private var slots: [Result<T, any Error>?]
     private let lock = NSLock()
 

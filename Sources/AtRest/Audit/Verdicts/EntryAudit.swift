@@ -39,5 +39,8 @@ public struct EntryAudit: Sendable, Hashable {
         public var providerType: String
         /// The configured key name, for keyed providers; KMS: the provider name.
         public var keyName: String?
+
+        /// Whether it is the `identity` provider (plaintext read as is).
+        public var isIdentity: Bool { providerType == ProviderConfiguration.identity.typeName }
     }
 }

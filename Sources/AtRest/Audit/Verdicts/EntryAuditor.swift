@@ -28,16 +28,14 @@ public final class EntryAuditor {
     /// a whole-index audit names only the entries it prints or keeps.
     func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool) -> EntryAudit? {
         guard let kind = resolver.resolve(key) else { return nil }
-        let storageClass = StorageClassifier.classify(value)
-        let label = StorageLabel(storageClass)
         var audit = EntryAudit(key: namingKey ? EscapedBytes.string(key) : "", group: "", resource: "", namespace: nil, name: "",
-                               storage: label.storage, provider: label.storage == "plaintext" ? "identity" : label.kind,
-                               keyName: label.keyName, kmsVersion: label.kmsVersion, kmsKeyID: label.keyID,
+                               storage: "", provider: "", keyName: nil, kmsVersion: nil, kmsKeyID: nil,
                                verdict: .undecryptable, reason: "", readBy: nil)
         let groupResource: GroupResource
         switch kind {
         case .exempt(let resolved):
             audit.set(resolved)
+            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
             audit.verdict = .exempt
             audit.reason = "the apiserver stores \(resolved.groupResource) without any transformer"
             return audit
@@ -55,32 +53,35 @@ public final class EntryAuditor {
         let chain = chain(for: groupResource)
         switch chain.read(value, etcdKey: key) {
         case .read(let index, _):
+            // Every value an entry reads is stored alike: no need to classify the bytes.
             let entry = chain.entries[index]
+            (audit.storage, audit.provider, audit.keyName) = entry.storedAs
             audit.readBy = entry.position
-            if entry.providerType != "identity" { audit.keyName = entry.keyName }
             (audit.verdict, audit.reason) = chain.readVerdict(index) {
                 if entry.provider == 0 && entry.key == 0 {
-                    return (.current, entry.providerType == "identity"
+                    return (.current, entry.isIdentity
                         ? "plaintext, and the first provider for \(groupResource) is identity"
-                        : "read by the first provider and key (\(describe(entry)))")
-                } else if entry.providerType == "identity" && chain.firstProviderEncrypts {
+                        : "read by the first provider and key (\(entry.label))")
+                } else if entry.isIdentity && chain.firstProviderEncrypts {
                     return (.unencrypted, "plaintext, readable only through identity at position \(entry.provider + 1); the first provider for \(groupResource) encrypts")
                 } else {
-                    return (.stale, "read by \(describe(entry)), not by the first provider and key (\(describe(chain.entries[0])))")
+                    return (.stale, "read by \(entry.label), not by the first provider and key (\(chain.entries[0].label))")
                 }
             }
         case .kms(let index):
             let entry = chain.entries[index]
+            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
             audit.readBy = entry.position
             audit.verdict = .unverifiable
             audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); a KMS cannot be reached offline"
         case .failed(let reasons):
+            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
             audit.verdict = .undecryptable
             audit.reason = reasons.joined(separator: "; ")
             // Key names may contain `:`, so the name read from the bytes alone (up to
             // the next `:`) can be short; the longest configured name whose prefix
             // matches is the one the value claims.
-            if let claimed = chain.entries.filter({ $0.providerType != "identity" && !$0.prefix.isEmpty && value.starts(with: $0.prefix) })
+            if let claimed = chain.entries.filter({ !$0.isIdentity && !$0.prefix.isEmpty && ProviderChain.starts(value, with: $0.prefix) })
                 .max(by: { $0.prefix.count < $1.prefix.count }) {
                 audit.keyName = claimed.keyName
                 audit.claimedBy = claimed.position
@@ -89,13 +90,9 @@ public final class EntryAuditor {
         return audit
     }
 
-    private func describe(_ entry: ProviderChain.Entry) -> String {
-        entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
-    }
-
     /// Whether any provider the configuration lists for `groupResource` encrypts.
     public func encrypts(_ groupResource: GroupResource) -> Bool {
-        chain(for: groupResource).entries.contains { $0.providerType != "identity" }
+        chain(for: groupResource).anyProviderEncrypts
     }
 
     func chain(for groupResource: GroupResource) -> ProviderChain {
@@ -111,6 +108,15 @@ public final class EntryAuditor {
 }
 
 extension EntryAudit {
+    /// How the value is stored, from its bytes (`StorageClassifier`).
+    mutating func setStorage(_ label: StorageLabel) {
+        storage = label.storage
+        provider = label.storage == "plaintext" ? ProviderConfiguration.identity.typeName : label.kind
+        keyName = label.keyName
+        kmsVersion = label.kmsVersion
+        kmsKeyID = label.keyID
+    }
+
     mutating func set(_ key: ResourceKey) {
         group = key.groupResource.group
         resource = key.groupResource.resource

@@ -1,4 +1,5 @@
 import AtRestDump
+import Foundation
 import AtRestEncryption
 
 /// A resource's providers as the apiserver builds them for reading
@@ -24,6 +25,16 @@ final class ProviderChain {
         var keyName: String?
         var prefix: [UInt8]
         var reader: Reader
+        var isIdentity: Bool { if case .identity = reader { return true } else { return false } }
+        /// How a value this entry reads is stored: every such value is stored alike
+        /// (identity: plaintext; a key: under its provider and name), so the audit
+        /// need not classify its bytes.
+        var storedAs: (storage: String, provider: String, keyName: String?) {
+            isIdentity ? ("plaintext", providerType, nil) : ("encrypted", providerType, keyName)
+        }
+
+        /// `aesgcm key "key1"`, as reasons name it.
+        var label: String { keyName.map { "\(providerType) key \"\($0)\"" } ?? providerType }
 
         /// Where this entry sits, as reported with a verdict.
         var position: EntryAudit.ReadPosition {
@@ -34,6 +45,8 @@ final class ProviderChain {
     let entries: [Entry]
     /// Whether the first provider encrypts (so plaintext is not how this resource is written).
     let firstProviderEncrypts: Bool
+    /// Whether any provider encrypts (so identity, if listed, is a fallback that can be removed).
+    let anyProviderEncrypts: Bool
     /// The verdict and reason of a value read by each entry, made once: every value an
     /// entry reads gets the same ones, and the findings kept then share one string.
     private var readVerdicts: [(verdict: Verdict, reason: String)?]
@@ -73,6 +86,7 @@ final class ProviderChain {
             }
         }
         self.entries = entries
+        anyProviderEncrypts = entries.contains { !$0.isIdentity }
         readVerdicts = Array(repeating: nil, count: entries.count)
     }
 
@@ -91,11 +105,11 @@ final class ProviderChain {
     /// identity fails silently on `k8s:enc:` data; the first success wins.
     /// The decrypted bytes are discarded unless `keepingPlaintext` (inspect asks for them).
     func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool = false) -> Outcome {
-        let encrypted = value.starts(with: StorageClassifier.encryptedPrefix)
+        let encrypted = Self.starts(value, with: StorageClassifier.encryptedPrefix)
         var reasons: [String] = []
-        for (index, entry) in entries.enumerated() where value.starts(with: entry.prefix) {
+        for index in entries.indices where Self.starts(value, with: entries[index].prefix) {
+            let entry = entries[index]
             let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
-            let label = entry.keyName.map { "\(entry.providerType) key \"\($0)\"" } ?? entry.providerType
             do {
                 switch entry.reader {
                 case .identity:
@@ -107,10 +121,10 @@ final class ProviderChain {
                 case .kms:
                     return .kms(index: index)
                 case .unusable(let failure):
-                    reasons.append("\(label): key unusable: \(failure)")
+                    reasons.append("\(entry.label): key unusable: \(failure)")
                 }
             } catch {
-                reasons.append("\(label): \(error)")
+                reasons.append("\(entry.label): \(error)")
             }
         }
         if reasons.isEmpty {
@@ -118,5 +132,12 @@ final class ProviderChain {
                                      : "plaintext, and the rule has no identity provider")
         }
         return .failed(reasons)
+    }
+
+    /// A prefix check by `memcmp`: it runs for every provider entry of every value.
+    static func starts(_ value: UnsafeRawBufferPointer, with prefix: [UInt8]) -> Bool {
+        guard prefix.count <= value.count else { return false }
+        guard !prefix.isEmpty, let base = value.baseAddress else { return true }
+        return prefix.withUnsafeBytes { p in p.baseAddress.map { memcmp(base, $0, prefix.count) == 0 } ?? true }
     }
 }

@@ -1,0 +1,171 @@
+import AtRestDump
+import AtRestIndex
+import Foundation
+
+/// `atrest audit FILE` in one pass: entries are audited as the reader delivers
+/// them, with no index in between.
+///
+/// The reader (parsing, base64, the input's SHA-256) runs on the calling thread
+/// and hands batches of entries to `jobs` auditing threads through a bounded
+/// queue; each batch is folded on its own and the folds are merged in the order
+/// the batches were read, so the result is the same as one scan's whatever the
+/// number of jobs.
+///
+/// It needs what an index would otherwise give: keys in strictly ascending byte
+/// order (etcd's range order, which every etcdctl export has). When an input
+/// breaks that order, or holds history (a snapshot), the run stops with
+/// `NotSequential` and the caller audits through an index instead.
+public enum StreamingAudit {
+    /// The input cannot be audited in one pass; build an index instead.
+    public struct NotSequential: Error, Sendable {
+        public var reason: String
+    }
+
+    /// Audits `inputs` in one pass. `progress` is as for `ExportReading.read`.
+    public static func run(_ inputs: [String], options: ReadOptions = .init(), auditor: Auditor, jobs: Int,
+                           progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> (result: AuditResult, provenance: IndexProvenance) {
+        let pool = FoldPool(auditor: auditor, workers: max(1, jobs))
+        defer { pool.stop() }
+        var sink = AuditingSink(pool: pool)
+        let summary = try ExportReading.read(inputs, options: options, into: &sink, progress: progress)
+        sink.submitBatch()
+        let fold = pool.finish()
+        return (auditor.result(of: fold), IndexProvenance(export: summary, counts: sink.counts))
+    }
+}
+
+/// The reader's side: checks key order, counts what is read, and batches entries for the pool.
+private struct AuditingSink: DumpSink {
+    let pool: FoldPool
+    private(set) var counts = IndexProvenance.Counts()
+    private var batch: [KeyValue] = []
+    private var batchBytes = 0
+    private var previousKey: [UInt8]?
+
+    /// About 4 MiB of entries per batch: enough to make the hand-off cost nothing per
+    /// entry, small enough that the queue stays a few batches deep.
+    private static let batchBytesLimit = 4 << 20
+    private static let batchCountLimit = 4096
+
+    init(pool: FoldPool) { self.pool = pool }
+
+    mutating func live(_ entry: KeyValue) throws {
+        if let previousKey {
+            let ascending = previousKey.withUnsafeBytes { a in entry.key.withUnsafeBytes { b in compareBytes(a, b) < 0 } }
+            guard ascending else { throw StreamingAudit.NotSequential(reason: "keys are not in ascending order") }
+        }
+        previousKey = entry.key
+        counts.entriesRead += 1
+        counts.liveKeys += 1
+        batchBytes += entry.key.count + entry.value.count
+        batch.append(entry)
+        if batch.count >= Self.batchCountLimit || batchBytes >= Self.batchBytesLimit { submitBatch() }
+    }
+
+    func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {
+        throw StreamingAudit.NotSequential(reason: "the input holds history")
+    }
+
+    mutating func refused(_ refusal: Refusal) throws {
+        counts.entriesRead += 1
+        counts.refused[refusal.reason.rawValue, default: 0] += 1
+    }
+
+    mutating func submitBatch() {
+        guard !batch.isEmpty else { return }
+        pool.submit(batch)
+        batch = []
+        batch.reserveCapacity(Self.batchCountLimit)
+        batchBytes = 0
+    }
+}
+
+/// Auditing threads, each with its own `EntryAuditor` (decryption contexts), fed
+/// batches through a bounded queue; every batch becomes a fold, and folds are
+/// merged in submission order as soon as their predecessors are in.
+private final class FoldPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [(sequence: Int, entries: [KeyValue])] = []
+    private var queueHead = 0
+    private var done: [Int: AuditFold] = [:]
+    private var merged: AuditFold
+    private var mergedCount = 0
+    private var submitted = 0
+    private var running: Int
+    private var stopping = false
+    /// Batches read but not yet merged: bounds memory to a few batches per thread.
+    private let inFlightLimit: Int
+
+    init(auditor: Auditor, workers: Int) {
+        merged = auditor.makeFold()
+        running = workers
+        inFlightLimit = 2 * workers + 2
+        for _ in 0..<workers {
+            let thread = Thread { [self] in work(auditor.makeFold()) }
+            thread.name = "atrest-audit"
+            thread.start()
+        }
+    }
+
+    /// Queues a batch, waiting while the queue is full.
+    func submit(_ entries: [KeyValue]) {
+        condition.lock()
+        defer { condition.unlock() }
+        while submitted - mergedCount >= inFlightLimit { condition.wait() }
+        queue.append((submitted, entries))
+        submitted += 1
+        condition.broadcast()
+    }
+
+    /// Waits for every submitted batch and returns the merged fold.
+    func finish() -> AuditFold {
+        condition.lock()
+        defer { condition.unlock() }
+        while mergedCount < submitted { condition.wait() }
+        return merged
+    }
+
+    /// Ends the threads (after the batches already taken) and waits for them.
+    func stop() {
+        condition.lock()
+        defer { condition.unlock() }
+        stopping = true
+        queue.removeAll()
+        queueHead = 0
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+    }
+
+    private func work(_ template: AuditFold) {
+        while let (sequence, entries) = take() {
+            var fold = template.emptied()
+            for entry in entries {
+                entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in _ = fold.add(key: key, value: value) } }
+            }
+            condition.lock()
+            done[sequence] = fold
+            while let next = done.removeValue(forKey: mergedCount) {
+                merged.merge(next)
+                mergedCount += 1
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+        condition.lock()
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func take() -> (Int, [KeyValue])? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queueHead == queue.count && !stopping { condition.wait() }
+        if stopping { return nil }
+        let next = queue[queueHead]
+        queue[queueHead].entries = []
+        queueHead += 1
+        if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
+        return next
+    }
+}

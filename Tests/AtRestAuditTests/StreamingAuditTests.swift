@@ -1,0 +1,70 @@
+import AtRestAudit
+import AtRestDump
+import AtRestEncryption
+import AtRestIndex
+import AtRestTestSupport
+import Foundation
+import Testing
+
+/// `audit FILE` audits an export as it is read (`StreamingAudit`); it must give
+/// exactly the audit of the same export's index, and step aside, before printing
+/// anything, for inputs it cannot read in one pass.
+@Suite struct StreamingAuditTests {
+    static let exports = [["etcd/export.json"], ["etcd/gateway.json"], ["etcd/export.fields.txt"], ["etcd/export.hex.txt"],
+                          ["sample/export.json"],
+                          (1...5).map { "etcd/page-\($0).json" }]
+
+    func auditor() throws -> Auditor {
+        Auditor(configuration: try EncryptionConfiguration(contentsOf: Fixtures.path("audit/config.yaml")), resolver: ResourceResolver())
+    }
+
+    /// The audit of `inputs` through an index, as `audit --index` runs it.
+    func indexed(_ inputs: [String], jobs: Int = 1) throws -> (AuditResult, IndexProvenance) {
+        let auditor = try auditor()
+        return try IndexBuilder.withTemporaryIndex(inputs: inputs) { index in (try auditor.run(index, jobs: jobs), index.provenance) }
+    }
+
+    func expectSame(_ streamed: (result: AuditResult, provenance: IndexProvenance), _ indexed: (AuditResult, IndexProvenance),
+                    _ label: String) {
+        #expect(streamed.result.summary == indexed.0.summary, "\(label): summaries differ")
+        #expect(streamed.result.outsidePrefix == indexed.0.outsidePrefix, "\(label): keys outside the prefix differ")
+        #expect(streamed.result.readiness == indexed.0.readiness, "\(label): readiness differs")
+        #expect(streamed.provenance == indexed.1, "\(label): provenance differs")
+    }
+
+    @Test(arguments: exports)
+    func streamedAuditOfAnExportIsTheAuditOfItsIndex(_ relative: [String]) throws {
+        let inputs = relative.map(Fixtures.path)
+        #expect(ExportReading.isSequentialExport(inputs))
+        expectSame(try StreamingAudit.run(inputs, auditor: try auditor(), jobs: 2), try indexed(inputs), relative.joined(separator: " "))
+    }
+
+    @Test func manyBatchesGiveTheSameResultWhateverTheNumberOfJobs() throws {
+        let directory = try Fixtures.temporaryDirectory("streaming")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("export.json").path
+        try GeneratedExport.write(entries: 30_000, to: path)
+        let reference = try indexed([path])
+        #expect(reference.0.summary.audited == 30_000)
+        #expect(reference.0.summary.byVerdict.count >= 4, "the generated export should hold several verdicts")
+        for jobs in [1, 2, 3, 7] {
+            expectSame(try StreamingAudit.run([path], auditor: try auditor(), jobs: jobs), reference, "--jobs \(jobs)")
+        }
+    }
+
+    @Test func pagesGivenOutOfKeyOrderAreNotSequential() throws {
+        let inputs = (1...5).reversed().map { Fixtures.path("etcd/page-\($0).json") }
+        #expect(throws: StreamingAudit.NotSequential.self) { try StreamingAudit.run(inputs, auditor: try auditor(), jobs: 2) }
+    }
+
+    @Test func aSnapshotIsNotSequential() throws {
+        let snapshot = Fixtures.path("etcd/snapshot.db")
+        #expect(!ExportReading.isSequentialExport([snapshot]))
+        #expect(throws: StreamingAudit.NotSequential.self) { try StreamingAudit.run([snapshot], auditor: try auditor(), jobs: 2) }
+    }
+
+    @Test func standardInputAndSalvageAreNotSequential() {
+        #expect(!ExportReading.isSequentialExport(["-"]))
+        #expect(!ExportReading.isSequentialExport([Fixtures.path("etcd/export.json")], options: ReadOptions(salvage: true)))
+    }
+}

@@ -1,0 +1,39 @@
+@testable import AtRestDump
+import Foundation
+import Testing
+
+/// The base64 decoder of JSON exports against Foundation's, at every length and
+/// with a bad symbol at every position (the fast path decodes whole quads at once).
+@Suite struct Base64Tests {
+    func decode(_ text: String) -> [UInt8]? { Base64.decode(Array(text.utf8)) }
+
+    @Test func decodesWhatFoundationEncodesAtEveryLengthUpTo300() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(decode(Data(bytes).base64EncodedString()) == bytes, "length \(length)")
+        }
+    }
+
+    @Test func refusesASymbolOutsideTheAlphabetAtEveryPosition() {
+        let encoded = Array(Data((0..<48).map { UInt8(truncatingIfNeeded: $0 &* 37) }).base64EncodedString().utf8)
+        for position in encoded.indices {
+            for bad in [UInt8(ascii: "*"), UInt8(ascii: "="), 0x00, 0x80, 0xFF] {
+                var damaged = encoded
+                damaged[position] = bad
+                #expect(Base64.decode(damaged) == nil, "byte 0x\(String(bad, radix: 16)) at \(position)")
+            }
+        }
+    }
+
+    @Test func refusesNonCanonicalPaddingBitsAndBadLengths() {
+        #expect(decode("QQ==") == [0x41])
+        #expect(decode("QR==") == nil)
+        #expect(decode("QUI=") == [0x41, 0x42])
+        #expect(decode("QUJ=") == nil)
+        #expect(decode("QUJD") == [0x41, 0x42, 0x43])
+        #expect(decode("QUJ") == nil)
+        #expect(decode("Q===") == nil)
+        #expect(decode("") == [])
+    }
+}
