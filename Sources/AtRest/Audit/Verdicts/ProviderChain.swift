@@ -50,6 +50,8 @@ final class ProviderChain {
     /// The verdict and reason of a value read by each entry, made once: every value an
     /// entry reads gets the same ones, and the findings kept then share one string.
     private var readVerdicts: [(verdict: Verdict, reason: String)?]
+    /// Where values are decrypted to be authenticated (nothing of them is kept).
+    private let scratch = ScratchBuffer()
 
     /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
     func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
@@ -116,8 +118,11 @@ final class ProviderChain {
                     if encrypted { continue }
                     return .read(index: index, decrypted: nil)
                 case .keyed(let decryptor):
-                    let plaintext = try decryptor.decrypt(payload, etcdKey: etcdKey)
-                    return .read(index: index, decrypted: keepingPlaintext ? plaintext : nil)
+                    guard keepingPlaintext else {
+                        try decryptor.authenticate(payload, etcdKey: etcdKey, scratch: scratch)
+                        return .read(index: index, decrypted: nil)
+                    }
+                    return .read(index: index, decrypted: try decryptor.decrypt(payload, etcdKey: etcdKey))
                 case .kms:
                     return .kms(index: index)
                 case .unusable(let failure):

@@ -42,6 +42,18 @@ public final class AESGCMDecryptor {
         return SecretBytes(try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData))
     }
 
+    /// Checks that `payload` opens, decrypting into `scratch` (wiped) instead of a new buffer:
+    /// what an audit needs of every value. Fails exactly as `decrypt` does.
+    public func authenticate(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer,
+                             scratch: ScratchBuffer) throws(DecryptionFailure) {
+        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
+        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
+        let ciphertext = UnsafeRawBufferPointer(start: base + Self.nonceByteCount,
+                                                count: payload.count - Self.minimumPayloadByteCount)
+        let tag = UnsafeRawBufferPointer(start: base + payload.count - Self.tagByteCount, count: Self.tagByteCount)
+        try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData, into: scratch)
+    }
+
     /// Convenience over arrays (tests, one-off use).
     public func decrypt(_ payload: [UInt8], additionalData: [UInt8]) throws(DecryptionFailure) -> SecretBytes {
         let result: Result<SecretBytes, DecryptionFailure> = payload.withUnsafeBytes { p in

@@ -35,6 +35,14 @@ public struct SecretBoxDecryptor: Sendable {
         return SecretBytes(try SecretBoxBackend.open(box: box, nonce: nonce, key: key))
     }
 
+    /// Checks that `payload` opens, decrypting into `scratch` (wiped) instead of a new buffer.
+    public func authenticate(_ payload: UnsafeRawBufferPointer, scratch: ScratchBuffer) throws(DecryptionFailure) {
+        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
+        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
+        let box = UnsafeRawBufferPointer(start: base + Self.nonceByteCount, count: payload.count - Self.nonceByteCount)
+        try SecretBoxBackend.open(box: box, nonce: nonce, key: key, into: scratch)
+    }
+
     /// Convenience over an array (tests, one-off use).
     public func decrypt(_ payload: [UInt8]) throws(DecryptionFailure) -> SecretBytes {
         let result: Result<SecretBytes, DecryptionFailure> = payload.withUnsafeBytes { p in

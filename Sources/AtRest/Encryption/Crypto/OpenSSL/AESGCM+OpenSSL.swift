@@ -35,6 +35,16 @@ struct OpenSSLAESGCMBackend: ~Copyable {
         return plaintext
     }
 
+    /// Opens into `scratch` (wiped afterwards): authentication only, no plaintext kept.
+    func open(nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer,
+              additionalData: UnsafeRawBufferPointer, into scratch: ScratchBuffer) throws(DecryptionFailure) {
+        let context = self.context
+        let failure = scratch.withBytes(ciphertext.count) { out in
+            Self.open(context, nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData, into: out)
+        }
+        if let failure { throw failure }
+    }
+
     private static func open(_ context: OpaquePointer, nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
                              tag: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer,
                              into out: UnsafeMutablePointer<UInt8>) -> DecryptionFailure? {

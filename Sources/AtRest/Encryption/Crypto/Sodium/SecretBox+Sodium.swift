@@ -36,4 +36,19 @@ enum SodiumSecretBoxBackend {
         if let failure { throw failure }
         return plaintext
     }
+
+    /// Opens into `scratch` (wiped afterwards): authentication only, no plaintext kept.
+    static func open(box: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, key: SecretBytes,
+                     into scratch: ScratchBuffer) throws(DecryptionFailure) {
+        let count = box.count - crypto_secretbox_macbytes()
+        guard count >= 0, let boxBase = box.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let nonceBase = nonce.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw .truncated }
+        let status = scratch.withBytes(count) { out in
+            key.withUnsafeBytes { keyBytes -> Int32 in
+                guard let keyBase = keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return -1 }
+                return crypto_secretbox_open_easy(out, boxBase, UInt64(box.count), nonceBase, keyBase)
+            }
+        }
+        if status != 0 { throw .authenticationFailed }
+    }
 }
