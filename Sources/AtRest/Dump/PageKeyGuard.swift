@@ -30,7 +30,7 @@ struct PageKeyGuard {
         if let low, let high {
             earlier.append(Range(low: low, high: high))
             if let top = earlierHigh {
-                if top.lexicographicallyPrecedes(high) { earlierHigh = high }
+                if precedes(top, high) { earlierHigh = high }
             } else {
                 earlierHigh = high
             }
@@ -44,19 +44,19 @@ struct PageKeyGuard {
     /// Whether `key` is new; records it in the current page's range if so.
     mutating func admit(_ key: [UInt8]) -> Bool {
         if let previous, previous == key { return false }
-        if let top = earlierHigh, !top.lexicographicallyPrecedes(key) {
-            for range in earlier where !key.lexicographicallyPrecedes(range.low) && !range.high.lexicographicallyPrecedes(key) {
+        if let top = earlierHigh, !precedes(top, key) {
+            for range in earlier where !precedes(key, range.low) && !precedes(range.high, key) {
                 return false
             }
         }
         previous = key
         if let current = low {
-            if key.lexicographicallyPrecedes(current) { low = key }
+            if precedes(key, current) { low = key }
         } else {
             low = key
         }
         if let current = high {
-            if current.lexicographicallyPrecedes(key) { high = key }
+            if precedes(current, key) { high = key }
         } else {
             high = key
         }

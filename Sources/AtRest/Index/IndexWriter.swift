@@ -110,7 +110,7 @@ final class IndexWriter: DumpSink {
         // Exports list keys in ascending byte order (etcd's range order), which is
         // also LMDB's order: append when it holds, ordinary put otherwise.
         var append = false
-        if let last = lastLiveKey { append = last.lexicographicallyPrecedes(entry.key) } else { append = true }
+        if let last = lastLiveKey { append = precedes(last, entry.key) } else { append = true }
         if append { lastLiveKey = entry.key }
         try entry.key.withUnsafeBytes { key in
             do {

@@ -51,8 +51,7 @@ private struct AuditingSink: DumpSink {
 
     mutating func live(_ entry: KeyValue) throws {
         if let previousKey {
-            let ascending = previousKey.withUnsafeBytes { a in entry.key.withUnsafeBytes { b in compareBytes(a, b) < 0 } }
-            guard ascending else { throw StreamingAudit.NotSequential(reason: "keys are not in ascending order") }
+            guard precedes(previousKey, entry.key) else { throw StreamingAudit.NotSequential(reason: "keys are not in ascending order") }
         }
         previousKey = entry.key
         counts.entriesRead += 1
