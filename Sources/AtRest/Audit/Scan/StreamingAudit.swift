@@ -72,7 +72,7 @@ private struct AuditingSink: DumpSink {
 
     mutating func submitBatch() {
         guard !batch.isEmpty else { return }
-        pool.submit(batch)
+        pool.submit(batch, bytes: batchBytes)
         batch = []
         batch.reserveCapacity(Self.batchCountLimit)
         batchBytes = 0
@@ -84,7 +84,7 @@ private struct AuditingSink: DumpSink {
 /// merged in submission order as soon as their predecessors are in.
 private final class FoldPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var queue: [(sequence: Int, entries: [KeyValue])] = []
+    private var queue: [(sequence: Int, entries: [KeyValue], bytes: Int)] = []
     private var queueHead = 0
     private var done: [Int: AuditFold] = [:]
     private var merged: AuditFold
@@ -94,6 +94,11 @@ private final class FoldPool: @unchecked Sendable {
     private var stopping = false
     /// Batches read but not yet merged: bounds memory to a few batches per thread.
     private let inFlightLimit: Int
+    /// Bytes of the batches read but not yet audited. A batch of one huge value
+    /// (up to the readers' 32 MiB) counts as what it is, so a hostile export of many
+    /// such values cannot queue more than this, whatever the batch count.
+    private var inFlightBytes = 0
+    private static let inFlightBytesLimit = 64 << 20
 
     init(auditor: Auditor, workers: Int) {
         merged = auditor.makeFold()
@@ -107,11 +112,14 @@ private final class FoldPool: @unchecked Sendable {
     }
 
     /// Queues a batch, waiting while the queue is full.
-    func submit(_ entries: [KeyValue]) {
+    func submit(_ entries: [KeyValue], bytes: Int) {
         condition.lock()
         defer { condition.unlock() }
-        while submitted - mergedCount >= inFlightLimit { condition.wait() }
-        queue.append((submitted, entries))
+        while submitted - mergedCount >= inFlightLimit || (inFlightBytes > 0 && inFlightBytes + bytes > Self.inFlightBytesLimit) {
+            condition.wait()
+        }
+        inFlightBytes += bytes
+        queue.append((submitted, entries, bytes))
         submitted += 1
         condition.broadcast()
     }
@@ -136,12 +144,13 @@ private final class FoldPool: @unchecked Sendable {
     }
 
     private func work(_ template: AuditFold) {
-        while let (sequence, entries) = take() {
+        while let (sequence, entries, bytes) = take() {
             var fold = template.emptied()
             for entry in entries {
                 entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in _ = fold.add(key: key, value: value) } }
             }
             condition.lock()
+            inFlightBytes -= bytes
             done[sequence] = fold
             while let next = done.removeValue(forKey: mergedCount) {
                 merged.merge(next)
@@ -156,7 +165,7 @@ private final class FoldPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func take() -> (Int, [KeyValue])? {
+    private func take() -> (Int, [KeyValue], Int)? {
         condition.lock()
         defer { condition.unlock() }
         while queueHead == queue.count && !stopping { condition.wait() }
