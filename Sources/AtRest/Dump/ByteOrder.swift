@@ -11,7 +11,10 @@ package func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPoint
     return a.count - b.count
 }
 
-/// `compareBytes` over arrays: `a` sorts before `b` in etcd's key order.
+/// Whether `a` sorts before `b` in etcd's key order.
+package func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compareBytes(a, b) < 0 }
+
+/// Whether `a` sorts before `b` in etcd's key order.
 package func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
+    a.withUnsafeBytes { x in b.withUnsafeBytes { y in precedes(x, y) } }
 }

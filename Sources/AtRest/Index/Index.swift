@@ -220,7 +220,3 @@ public final class Index: @unchecked Sendable {
         return found
     }
 }
-
-/// Whether `a` sorts before `b` in etcd's key order.
-@inline(__always)
-private func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compareBytes(a, b) < 0 }

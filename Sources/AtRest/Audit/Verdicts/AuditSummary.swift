@@ -113,19 +113,17 @@ public struct AuditSummary: Sendable, Hashable {
     }
 
     private static func bit(_ verdict: Verdict) -> UInt8 {
-        1 << UInt8(Verdict.allCases.firstIndex(of: verdict) ?? 0)
-    }
-
-    private func keeps(_ verdict: Verdict) -> Bool {
         switch verdict {
-        case .current: return keptMask & 1 != 0
-        case .stale: return keptMask & 2 != 0
-        case .unencrypted: return keptMask & 4 != 0
-        case .undecryptable: return keptMask & 8 != 0
-        case .unverifiable: return keptMask & 16 != 0
-        case .exempt: return keptMask & 32 != 0
+        case .current: return 1
+        case .stale: return 2
+        case .unencrypted: return 4
+        case .undecryptable: return 8
+        case .unverifiable: return 16
+        case .exempt: return 32
         }
     }
+
+    private func keeps(_ verdict: Verdict) -> Bool { keptMask & Self.bit(verdict) != 0 }
 
     /// Whether `add` keeps `entry`'s key (as a finding or an example), so it must be named.
     func keepsKey(of entry: EntryAudit, identityIsAFallback: Bool) -> Bool {

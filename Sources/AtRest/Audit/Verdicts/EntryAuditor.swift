@@ -35,7 +35,7 @@ public final class EntryAuditor {
         switch kind {
         case .exempt(let resolved):
             audit.set(resolved)
-            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
+            audit.setStorage(classifying: value)
             audit.verdict = .exempt
             audit.reason = "the apiserver stores \(resolved.groupResource) without any transformer"
             return audit
@@ -70,12 +70,12 @@ public final class EntryAuditor {
             }
         case .kms(let index):
             let entry = chain.entries[index]
-            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
+            audit.setStorage(classifying: value)
             audit.readBy = entry.position
             audit.verdict = .unverifiable
             audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); a KMS cannot be reached offline"
         case .failed(let reasons):
-            audit.setStorage(StorageLabel(StorageClassifier.classify(value)))
+            audit.setStorage(classifying: value)
             audit.verdict = .undecryptable
             audit.reason = reasons.joined(separator: "; ")
             // Key names may contain `:`, so the name read from the bytes alone (up to
@@ -109,7 +109,8 @@ public final class EntryAuditor {
 
 extension EntryAudit {
     /// How the value is stored, from its bytes (`StorageClassifier`).
-    mutating func setStorage(_ label: StorageLabel) {
+    mutating func setStorage(classifying value: UnsafeRawBufferPointer) {
+        let label = StorageLabel(StorageClassifier.classify(value))
         storage = label.storage
         provider = label.storage == "plaintext" ? ProviderConfiguration.identity.typeName : label.kind
         keyName = label.keyName

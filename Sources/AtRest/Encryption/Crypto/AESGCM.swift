@@ -34,11 +34,7 @@ public final class AESGCMDecryptor {
     /// ``DecryptionFailure/truncated`` here because neither can be a value the apiserver wrote.
     /// - Returns: the plaintext, wiped when released. Nothing is returned (and the output is wiped) when the tag fails.
     public func decrypt(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
-        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
-        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
-        let ciphertext = UnsafeRawBufferPointer(start: base + Self.nonceByteCount,
-                                                count: payload.count - Self.minimumPayloadByteCount)
-        let tag = UnsafeRawBufferPointer(start: base + payload.count - Self.tagByteCount, count: Self.tagByteCount)
+        let (nonce, ciphertext, tag) = try Self.parts(of: payload)
         return SecretBytes(try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData))
     }
 
@@ -46,12 +42,17 @@ public final class AESGCMDecryptor {
     /// what an audit needs of every value. Fails exactly as `decrypt` does.
     public func authenticate(_ payload: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer,
                              scratch: ScratchBuffer) throws(DecryptionFailure) {
-        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
-        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
-        let ciphertext = UnsafeRawBufferPointer(start: base + Self.nonceByteCount,
-                                                count: payload.count - Self.minimumPayloadByteCount)
-        let tag = UnsafeRawBufferPointer(start: base + payload.count - Self.tagByteCount, count: Self.tagByteCount)
+        let (nonce, ciphertext, tag) = try Self.parts(of: payload)
         try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData, into: scratch)
+    }
+
+    /// `nonce || ciphertext || tag`, as views into `payload`.
+    private static func parts(of payload: UnsafeRawBufferPointer) throws(DecryptionFailure)
+        -> (nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer) {
+        guard payload.count >= minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
+        return (UnsafeRawBufferPointer(start: base, count: nonceByteCount),
+                UnsafeRawBufferPointer(start: base + nonceByteCount, count: payload.count - minimumPayloadByteCount),
+                UnsafeRawBufferPointer(start: base + payload.count - tagByteCount, count: tagByteCount))
     }
 
     /// Convenience over arrays (tests, one-off use).

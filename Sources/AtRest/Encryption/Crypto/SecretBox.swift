@@ -29,18 +29,22 @@ public struct SecretBoxDecryptor: Sendable {
 
     /// Opens `payload` (`nonce || tag || ciphertext`); the plaintext is wiped when released.
     public func decrypt(_ payload: UnsafeRawBufferPointer) throws(DecryptionFailure) -> SecretBytes {
-        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
-        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
-        let box = UnsafeRawBufferPointer(start: base + Self.nonceByteCount, count: payload.count - Self.nonceByteCount)
+        let (nonce, box) = try Self.parts(of: payload)
         return SecretBytes(try SecretBoxBackend.open(box: box, nonce: nonce, key: key))
     }
 
     /// Checks that `payload` opens, decrypting into `scratch` (wiped) instead of a new buffer.
     public func authenticate(_ payload: UnsafeRawBufferPointer, scratch: ScratchBuffer) throws(DecryptionFailure) {
-        guard payload.count >= Self.minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
-        let nonce = UnsafeRawBufferPointer(start: base, count: Self.nonceByteCount)
-        let box = UnsafeRawBufferPointer(start: base + Self.nonceByteCount, count: payload.count - Self.nonceByteCount)
+        let (nonce, box) = try Self.parts(of: payload)
         try SecretBoxBackend.open(box: box, nonce: nonce, key: key, into: scratch)
+    }
+
+    /// `nonce || box` (tag and ciphertext), as views into `payload`.
+    private static func parts(of payload: UnsafeRawBufferPointer) throws(DecryptionFailure)
+        -> (nonce: UnsafeRawBufferPointer, box: UnsafeRawBufferPointer) {
+        guard payload.count >= minimumPayloadByteCount, let base = payload.baseAddress else { throw .truncated }
+        return (UnsafeRawBufferPointer(start: base, count: nonceByteCount),
+                UnsafeRawBufferPointer(start: base + nonceByteCount, count: payload.count - nonceByteCount))
     }
 
     /// Convenience over an array (tests, one-off use).
