@@ -6,8 +6,8 @@ import Foundation
 /// them, with no index in between.
 ///
 /// The reader (parsing, base64, the input's SHA-256) runs on the calling thread
-/// and hands batches of entries to `jobs` auditing threads through a bounded
-/// queue; each batch is folded on its own and the folds are merged in the order
+/// and hands batches of entries through a bounded queue to `jobs - 1` auditing
+/// threads, auditing batches itself whenever they fall behind; each batch is folded on its own and the folds are merged in the order
 /// the batches were read, so the result is the same as one scan's whatever the
 /// number of jobs.
 ///
@@ -24,7 +24,7 @@ public enum StreamingAudit {
     /// Audits `inputs` in one pass. `progress` is as for `ExportReading.read`.
     public static func run(_ inputs: [String], options: ReadOptions = .init(), auditor: Auditor, jobs: Int,
                            progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> (result: AuditResult, provenance: IndexProvenance) {
-        let pool = FoldPool(auditor: auditor, workers: max(1, jobs))
+        let pool = FoldPool(auditor: auditor, jobs: max(1, jobs))
         defer { pool.stop() }
         var sink = AuditingSink(pool: pool)
         let summary = try ExportReading.read(inputs, options: options, into: &sink, progress: progress)
@@ -79,9 +79,15 @@ private struct AuditingSink: DumpSink {
     }
 }
 
-/// Auditing threads, each with its own `EntryAuditor` (decryption contexts), fed
-/// batches through a bounded queue; every batch becomes a fold, and folds are
-/// merged in submission order as soon as their predecessors are in.
+/// The `jobs` auditors: `jobs - 1` threads of their own plus the reading thread,
+/// each with its own `EntryAuditor` (decryption contexts), fed batches through a
+/// bounded queue; every batch becomes a fold, and folds are merged in submission
+/// order as soon as their predecessors are in.
+///
+/// The reader audits too, rather than wait on a full queue: with as many threads
+/// as cores, a reader that only waited would leave its core idle whenever the
+/// auditors fall behind, and one more auditing thread than cores would take the
+/// reader's core share away whenever reading is the slower side.
 private final class FoldPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [(sequence: Int, entries: [KeyValue], bytes: Int)] = []
@@ -90,8 +96,11 @@ private final class FoldPool: @unchecked Sendable {
     private var merged: AuditFold
     private var mergedCount = 0
     private var submitted = 0
+    private let workers: Int
     private var running: Int
     private var stopping = false
+    /// The reading thread's own auditor; only that thread touches it.
+    private let readerTemplate: AuditFold
     /// Batches read but not yet merged: bounds memory to a few batches per thread.
     private let inFlightLimit: Int
     /// Bytes of the batches read but not yet audited. A batch of one huge value
@@ -100,10 +109,12 @@ private final class FoldPool: @unchecked Sendable {
     private var inFlightBytes = 0
     private static let inFlightBytesLimit = 64 << 20
 
-    init(auditor: Auditor, workers: Int) {
+    init(auditor: Auditor, jobs: Int) {
         merged = auditor.makeFold()
+        readerTemplate = auditor.makeFold()
+        workers = jobs - 1
         running = workers
-        inFlightLimit = 2 * workers + 2
+        inFlightLimit = 2 * jobs + 2
         for _ in 0..<workers {
             let thread = Thread { [self] in work(auditor.makeFold()) }
             thread.name = "atrest-audit"
@@ -111,24 +122,27 @@ private final class FoldPool: @unchecked Sendable {
         }
     }
 
-    /// Queues a batch, waiting while the queue is full.
+    /// Queues a batch; then, while more batches wait than threads are free to take
+    /// them, or the queue is over its bounds, audits the oldest waiting one itself.
     func submit(_ entries: [KeyValue], bytes: Int) {
         condition.lock()
         defer { condition.unlock() }
-        while submitted - mergedCount >= inFlightLimit || (inFlightBytes > 0 && inFlightBytes + bytes > Self.inFlightBytesLimit) {
-            condition.wait()
-        }
         inFlightBytes += bytes
         queue.append((submitted, entries, bytes))
         submitted += 1
         condition.broadcast()
+        while queue.count - queueHead > workers || submitted - mergedCount > inFlightLimit || inFlightBytes > Self.inFlightBytesLimit {
+            if !helpLocked() { condition.wait() }
+        }
     }
 
-    /// Waits for every submitted batch and returns the merged fold.
+    /// Audits what is still waiting, waits for the rest, and returns the merged fold.
     func finish() -> AuditFold {
         condition.lock()
         defer { condition.unlock() }
-        while mergedCount < submitted { condition.wait() }
+        while mergedCount < submitted {
+            if !helpLocked() { condition.wait() }
+        }
         return merged
     }
 
@@ -143,20 +157,22 @@ private final class FoldPool: @unchecked Sendable {
         while running > 0 { condition.wait() }
     }
 
+    /// On the reading thread, with the lock held: audits the oldest waiting batch,
+    /// if there is one, with the lock released meanwhile.
+    private func helpLocked() -> Bool {
+        guard let (sequence, entries, bytes) = dequeueLocked() else { return false }
+        condition.unlock()
+        let fold = Self.fold(entries, from: readerTemplate)
+        condition.lock()
+        completeLocked(sequence, fold, bytes: bytes)
+        return true
+    }
+
     private func work(_ template: AuditFold) {
         while let (sequence, entries, bytes) = take() {
-            var fold = template.emptied()
-            for entry in entries {
-                entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in _ = fold.add(key: key, value: value) } }
-            }
+            let fold = Self.fold(entries, from: template)
             condition.lock()
-            inFlightBytes -= bytes
-            done[sequence] = fold
-            while let next = done.removeValue(forKey: mergedCount) {
-                merged.merge(next)
-                mergedCount += 1
-            }
-            condition.broadcast()
+            completeLocked(sequence, fold, bytes: bytes)
             condition.unlock()
         }
         condition.lock()
@@ -165,11 +181,35 @@ private final class FoldPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    private static func fold(_ entries: [KeyValue], from template: AuditFold) -> AuditFold {
+        var fold = template.emptied()
+        for entry in entries {
+            entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in _ = fold.add(key: key, value: value) } }
+        }
+        return fold
+    }
+
+    /// Records a batch's fold and merges every fold whose predecessors are all in.
+    private func completeLocked(_ sequence: Int, _ fold: AuditFold, bytes: Int) {
+        inFlightBytes -= bytes
+        done[sequence] = fold
+        while let next = done.removeValue(forKey: mergedCount) {
+            merged.merge(next)
+            mergedCount += 1
+        }
+        condition.broadcast()
+    }
+
     private func take() -> (Int, [KeyValue], Int)? {
         condition.lock()
         defer { condition.unlock() }
         while queueHead == queue.count && !stopping { condition.wait() }
         if stopping { return nil }
+        return dequeueLocked()
+    }
+
+    private func dequeueLocked() -> (Int, [KeyValue], Int)? {
+        guard queueHead < queue.count else { return nil }
         let next = queue[queueHead]
         queue[queueHead].entries = []
         queueHead += 1
