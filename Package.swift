@@ -1,5 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
+
+/// The commit `atrest --version` names: the build scripts set ATREST_GIT_COMMIT
+/// (`git rev-parse HEAD`); a plain `swift build` says "unknown" rather than guess.
+let commit = ProcessInfo.processInfo.environment["ATREST_GIT_COMMIT"].flatMap { value in
+    value.allSatisfy { $0.isHexDigit } && !value.isEmpty ? value : nil
+} ?? "unknown"
 
 /// Layers, each a module; dependencies point one way:
 /// atrest (CLI) -> Report -> Audit -> Encryption / Index -> Dump.
@@ -18,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/CShims/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSodium", path: "Sources/CShims/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
+        .target(name: "CBuildInfo", path: "Sources/CShims/CBuildInfo", cSettings: [.define("ATREST_GIT_COMMIT", to: "\"\(commit)\"")]),
+
         .target(name: "AtRestDump", dependencies: ["COpenSSL"], path: "Sources/AtRest/Dump"),
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
@@ -25,7 +34,7 @@ let package = Package(
         .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump"], path: "Sources/AtRest/Report"),
         .executableTarget(
             name: "atrest",
-            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", "CBuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/atrest"
         ),
 

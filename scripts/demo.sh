@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product atrest
+echo "demo.sh: building atrest in release mode (swift build -c release; a few minutes the first time)" >&2
+ATREST_GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown) swift build -c release --product atrest --quiet
 bin=$(swift build -c release --show-bin-path)/atrest
 echo "== atrest stats testdata/sample/snapshot.db"
 "$bin" stats testdata/sample/snapshot.db

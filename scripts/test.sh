@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# `atrest --version` names the commit (Package.swift).
+ATREST_GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+export ATREST_GIT_COMMIT
 
 echo "== debug build: all tests"
 swift build --build-tests
@@ -13,6 +16,14 @@ ATREST_BINARY="$(swift build --show-bin-path)/atrest" swift test --skip-build
 echo "== release build: end-to-end tests against the binary users run"
 swift build -c release --product atrest
 ATREST_BINARY="$(swift build -c release --show-bin-path)/atrest" swift test --skip-build --filter EndToEndTests
+
+echo "== package: the self-contained binary, on a root filesystem with only glibc"
+# docs/packaging.md: scripts/package.sh builds the static binary, the tarball and
+# the .deb; scripts/test-package.sh runs the packaged binary in a chroot holding
+# nothing but glibc and compares its output with the release build's, then
+# checks the man page (man -l) and bash completion.
+scripts/package.sh
+scripts/test-package.sh
 
 echo "== fuzz smoke"
 # docs/reliability.md, "Fuzzing": builds the libFuzzer targets with the address

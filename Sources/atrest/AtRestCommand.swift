@@ -13,7 +13,7 @@ struct AtRestCommand: ParsableCommand {
             the grpc-gateway JSON, `-w fields`, `--hex`, an `etcdctl snapshot save` file or a \
             member/snap/db copy. `-` reads standard input.
             """,
-        version: "0.1.0",
+        version: BuildVersion.text,
         subcommands: [IndexCommand.self, StatsCommand.self, AuditCommand.self, PlanCommand.self, InspectCommand.self, ConfigCommand.self]
     )
 

@@ -9,6 +9,9 @@ import Foundation
 /// opening the same environment twice in one process, so each index is opened
 /// once and shared. The handle is thread-safe (`MDB_NOTLS`); transactions are not.
 final class LMDBEnvironment: @unchecked Sendable {
+    /// LMDB's version line, e.g. `LMDB 0.9.24: (July 24, 2019)`.
+    static var versionText: String { String(cString: mdb_version(nil, nil, nil)) }
+
     let handle: OpaquePointer
     /// The largest key LMDB stores (511 bytes unless the library was built otherwise).
     let maxKeySize: Int

@@ -8,6 +8,8 @@ struct FetchedAlgorithm: @unchecked Sendable {
 
 /// Things every OpenSSL backend here needs.
 enum OpenSSLSupport {
+    static var versionText: String { String(cString: OpenSSL_version(Int32(OPENSSL_VERSION))) }
+
     /// Ciphers fetched once per process. OpenSSL 3's implicit fetch (`EVP_aes_256_gcm()` on
     /// every init) halves small-value throughput (swift-toolchain.md §1.5 item 9), and an
     /// `EVP_CIPHER_CTX` initialised with a fetched cipher takes its own reference, so these

@@ -8,6 +8,8 @@ enum SodiumSecretBoxBackend {
     /// 1 = already initialised, -1 = failure.
     private static let initStatus: Int32 = sodium_init()
 
+    static var versionText: String { String(cString: sodium_version_string()) }
+
     static func initialize() throws(DecryptionFailure) {
         guard initStatus >= 0 else { throw .backend("sodium_init failed") }
     }
