@@ -55,8 +55,8 @@ struct AuditCommand: ParsableCommand {
         let configuration = try ConfigurationInput.load(configPath)
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-        // Keep every entry of the failing verdicts, so that every rendering can name them.
-        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
+        // Keep the entries the chosen rendering names one by one; count the rest.
+        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)))
         if let streamed = try streamedAudit(auditor) {
             try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile)
             return

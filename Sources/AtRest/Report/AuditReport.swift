@@ -16,6 +16,19 @@ public enum AuditOutputFormat: String, Sendable, CaseIterable {
     case junit
     /// Prometheus text exposition, for a textfile collector.
     case prometheus
+
+    /// The verdicts whose entries this rendering names one by one, so the audit
+    /// must keep them; every other verdict is only counted. Text and JSON list
+    /// the undecryptable entries only, so an export with millions of plaintext
+    /// entries is audited in bounded memory; the finding-per-entry formats keep
+    /// what fails the audit too.
+    public func listedVerdicts(failOn: Set<Verdict>) -> Set<Verdict> {
+        switch self {
+        case .text, .json, .jsonl, .prometheus: return [.undecryptable]
+        case .markdown: return [.undecryptable, .unencrypted]
+        case .html, .sarif, .junit: return failOn.union([.undecryptable, .unencrypted])
+        }
+    }
 }
 
 /// The `atrest audit` result as a report: one model, rendered as text for the
