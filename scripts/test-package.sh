@@ -19,6 +19,11 @@ say() { echo "test-package.sh: $*" >&2; }
 die() { echo "test-package.sh: FAILED: $*" >&2; exit 1; }
 
 [ -f "$dist/SHA256SUMS" ] || scripts/package.sh "$dist"
+if [ "$(id -u)" != 0 ]; then
+  # chroot and mounting /proc need root.
+  command -v sudo >/dev/null || die "needs root (for chroot), and sudo is not installed"
+  exec sudo -E "$0" ${debootstrap:+--debootstrap} "$dist"
+fi
 (cd "$dist" && sha256sum --quiet -c SHA256SUMS) || die "SHA256SUMS does not match $dist"
 deb=$(ls "$dist"/atrest_*.deb)
 tarball=$(ls "$dist"/atrest-*.tar.gz)
@@ -30,7 +35,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-[ "$(id -u)" = 0 ] || die "needs root, for chroot"
 
 # --- 1. what the binary needs -------------------------------------------------
 mkdir "$work/extracted"
