@@ -131,9 +131,16 @@ public struct AuditReport: Sendable {
             "oldKeyCopies": .int(history.oldKeyCopies),
             "keys": .array(history.keys.map { key in
                 .object(["key": .string(key.key), "resource": .string(key.resource), "now": .string(key.now),
-                         "revisions": .array(key.revisions.map {
-                             .object(["revision": .int(Int($0.revision)), "sub": .int(Int($0.sub)),
-                                      "storedAs": .string($0.storedAs), "verdict": .string($0.verdict.rawValue)])
+                         "revisions": .array(key.revisions.map { finding in
+                             var members: [String: JSONValue] = [
+                                 "revision": .int(Int(finding.revision)), "sub": .int(Int(finding.sub)),
+                                 "storedAs": .string(finding.storedAs), "verdict": .string(finding.verdict.rawValue)]
+                             if history.kine {
+                                 members["storedIn"] = .array(finding.locations.sorted().map {
+                                     .object(["row": .int(Int($0.row)), "column": .string($0.column.rawValue)])
+                                 })
+                             }
+                             return .object(members)
                          })])
             }),
         ])
@@ -164,10 +171,19 @@ public struct AuditReport: Sendable {
             return out + "  no earlier revision is weaker than the configuration writes today\n"
         }
         out += "  \(Human.count(history.plaintextCopies)) plaintext and \(Human.count(history.oldKeyCopies)) old-key copies"
-        out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
-        out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
+        if history.kine {
+            out += " of \(Human.count(history.keys.count, "key", "keys")) remain in the kine table (and in every copy of state.db).\n"
+            out += "  A row's old_value keeps the value it replaced even after compaction: write such a key twice more, let kine compact, then VACUUM.\n"
+        } else {
+            out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
+            out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
+        }
         for key in history.keys.prefix(textListLimit) {
-            let revisions = key.revisions.map { "\($0.revision) \($0.storedAs)" }.joined(separator: ", ")
+            let revisions = key.revisions.map { finding in
+                guard history.kine else { return "\(finding.revision) \(finding.storedAs)" }
+                let places = finding.locations.sorted().map { "\($0.column.rawValue) of row \($0.row)" }.joined(separator: ", ")
+                return "\(finding.revision) \(finding.storedAs) (in \(places))"
+            }.joined(separator: ", ")
             out += "  \(key.key) (now \(key.now)): \(revisions)\n"
         }
         if history.keys.count > textListLimit {
