@@ -44,7 +44,7 @@ struct AuditCommand: ParsableCommand {
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(name: .customLong("history"),
-          help: "Also audit every earlier revision a snapshot keeps, and count the writes of each key.")
+          help: "Also audit every earlier revision a snapshot or kine database keeps, and count the writes of each key.")
     var history = false
 
     func validate() throws {
@@ -63,7 +63,7 @@ struct AuditCommand: ParsableCommand {
         }
         try input.withIndex { index in
             if history && index.provenance.counts.revisions == 0 {
-                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
+                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
             }
             let stdout = StandardOutput()
             let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)

@@ -173,7 +173,7 @@ public struct AuditReport: Sendable {
         out += "  \(Human.count(history.plaintextCopies)) plaintext and \(Human.count(history.oldKeyCopies)) old-key copies"
         if history.kine {
             out += " of \(Human.count(history.keys.count, "key", "keys")) remain in the kine table (and in every copy of state.db).\n"
-            out += "  A row's old_value keeps the value it replaced even after compaction: write such a key twice more, let kine compact, then VACUUM.\n"
+            out += "  A row's old_value keeps the value it replaced even after compaction: write such a key once more, let kine compact past that write, then VACUUM state.db.\n"
         } else {
             out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
             out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
