@@ -80,7 +80,19 @@ public struct AuditReport: Sendable {
     // MARK: JSON
 
     /// The whole audit as one versioned document with sorted keys.
-    public func json() -> String {
+    public func json() -> String { jsonValue().serialized(pretty: true) + "\n" }
+
+    /// The audits of several etcd prefixes of one export (OpenShift: `/kubernetes.io`
+    /// and `/openshift.io`), each the document `json()` writes, in the order given.
+    public static func json(_ reports: [AuditReport]) -> String {
+        JSONValue.object([
+            "apiVersion": .string(apiVersion),
+            "kind": .string("AuditList"),
+            "audits": .array(reports.map { $0.jsonValue() }),
+        ]).serialized(pretty: true) + "\n"
+    }
+
+    func jsonValue() -> JSONValue {
         let s = result.summary
         let verdicts = JSONValue.verdicts
         let resources = s.byResource.keys.sorted().map { name -> JSONValue in
@@ -121,7 +133,7 @@ public struct AuditReport: Sendable {
         ]
         if let history { members["history"] = Self.json(history) }
         if let keyUsage { members["keyUsage"] = Self.json(keyUsage) }
-        return JSONValue.object(members).serialized(pretty: true) + "\n"
+        return JSONValue.object(members)
     }
 
     static func json(_ history: HistoryAudit) -> JSONValue {
