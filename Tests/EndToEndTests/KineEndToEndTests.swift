@@ -145,6 +145,17 @@ import Testing
         #expect((provenance["inputs"] as? [[String: Any]])?.first?["revision"] as? Int == 15)
     }
 
+    @Test func databaseOnStandardInputIsReadWithoutItsWAL() throws {
+        let dir = try Fixtures.temporaryDirectory("kine")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try GeneratedKine.make(in: dir)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: files.database)))
+        let result = try AtRestBinary.run(["stats", "-", "--output", "json"], stdin: bytes)
+        #expect(result.status == 0, "\(result.stderr)")
+        let provenance = try #require(try json(result.stdout)["input"] as? [String: Any])
+        #expect((provenance["counts"] as? [String: Any])?["liveKeys"] as? Int == 6)
+    }
+
     @Test func indexOfAKineDatabaseAnswersLikeTheDatabase() throws {
         let dir = try Fixtures.temporaryDirectory("kine")
         defer { try? FileManager.default.removeItem(at: dir) }
