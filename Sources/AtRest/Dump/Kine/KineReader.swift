@@ -110,7 +110,7 @@ struct KineReader {
         guard try check.step() else { return }
         let answer = check.text(0)
         guard answer == "ok" else {
-            throw DumpError(.badDatabase, file: displayName, at: .file, "the SQLite database is damaged: \(answer)")
+            throw DumpError(.badDatabase, file: displayName, at: .file, "the SQLite database is damaged: \(SQLiteConnection.oneLine(answer))")
         }
     }
 

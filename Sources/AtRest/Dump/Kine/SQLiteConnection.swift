@@ -20,7 +20,7 @@ final class SQLiteConnection {
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
             sqlite3_close_v2(db)
-            throw DumpError(.badDatabase, file: displayName, at: .file, "cannot open the SQLite database: \(message)")
+            throw DumpError(.badDatabase, file: displayName, at: .file, "cannot open the SQLite database: \(Self.oneLine(message))")
         }
         handle = db
     }
@@ -41,7 +41,13 @@ final class SQLiteConnection {
     /// The connection's last error, as a `DumpError` naming the file.
     fileprivate func error(_ status: Int32) -> DumpError {
         let message = String(cString: sqlite3_errmsg(handle))
-        return DumpError(.badDatabase, file: displayName, at: .file, "SQLite: \(message) (code \(status))")
+        return DumpError(.badDatabase, file: displayName, at: .file, "SQLite: \(Self.oneLine(message)) (code \(status))")
+    }
+
+    /// SQLite's messages can quote the file's own text (a table name, several lines
+    /// of `quick_check`): one line, every control byte escaped.
+    static func oneLine(_ message: String) -> String {
+        EscapedBytes.string(Array(message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ").utf8))
     }
 }
 
