@@ -24,10 +24,11 @@ let package = Package(
         .systemLibrary(name: "CLMDB", path: "Sources/CShims/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/CShims/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSodium", path: "Sources/CShims/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CShims/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "CBuildInfo", path: "Sources/CShims/CBuildInfo", cSettings: [.define("ATREST_GIT_COMMIT", to: "\"\(commit)\"")]),
 
-        .target(name: "AtRestDump", dependencies: ["COpenSSL"], path: "Sources/AtRest/Dump"),
+        .target(name: "AtRestDump", dependencies: ["COpenSSL", "CSQLite"], path: "Sources/AtRest/Dump"),
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
         .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),

@@ -6,7 +6,7 @@ import PackageDescription
 /// `-enable-testing` (the dump readers are internal to AtRestDump).
 /// Each target is an executable without `main`: libFuzzer provides it and calls
 /// `LLVMFuzzerTestOneInput` once per input.
-let fuzzTargets = ["FuzzJSON", "FuzzFields", "FuzzHex", "FuzzSimple", "FuzzSnapshot", "FuzzConfig", "FuzzEnvelope", "FuzzObject"]
+let fuzzTargets = ["FuzzJSON", "FuzzFields", "FuzzHex", "FuzzSimple", "FuzzSnapshot", "FuzzKine", "FuzzConfig", "FuzzEnvelope", "FuzzObject"]
 
 let package = Package(
     name: "atrest-fuzz",

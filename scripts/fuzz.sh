@@ -22,6 +22,7 @@ targets=(
   "hex       FuzzHex       32768  etcdctl --hex output"
   "simple    FuzzSimple    32768  plain etcdctl get output (both passes)"
   "snapshot  FuzzSnapshot  65536  etcdctl snapshot save files and member/snap/db: trailer, meta, tree walk"
+  "kine      FuzzKine      65536  k3s kine SQLite databases (state.db): integrity check, schema, rows and old_value copies"
   "config    FuzzConfig    16384  EncryptionConfiguration files, YAML and JSON"
   "envelope  FuzzEnvelope  4096   stored values: k8s:enc: envelopes, KMS v1/v2, annotation, static-key decryption"
   "object    FuzzObject    8192   Kubernetes objects read by inspect --decrypt (protobuf, JSON) and their annotation"

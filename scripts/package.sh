@@ -27,7 +27,7 @@ die() { echo "package.sh: FAILED: $*" >&2; exit 1; }
 # `-llmdb` resolve to the archive, never to the shared library beside it.
 pc="$scratch/pkgconfig"
 rm -rf "$pc" && mkdir -p "$pc/lib"
-for module in lmdb:lmdb libcrypto:crypto libsodium:sodium; do
+for module in lmdb:lmdb libcrypto:crypto libsodium:sodium sqlite3:sqlite3; do
   name=${module%%:*} lib=${module##*:}
   libdir=$(pkg-config --variable=libdir "$name") || die "pkg-config does not know $name"
   [ -f "$libdir/lib$lib.a" ] || die "$libdir/lib$lib.a is missing (Debian's $name -dev package ships it)"

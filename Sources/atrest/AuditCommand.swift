@@ -21,11 +21,14 @@ struct AuditCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("The apiserver's --encryption-provider-config file.", valueName: "file"))
-    var configPath: String
+    @Option(name: .customLong("config"),
+            help: ArgumentHelp("The apiserver's --encryption-provider-config file; repeat it to give each --etcd-prefix its own, in the same order.",
+                               valueName: "file"))
+    var configPaths: [String] = []
 
-    @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
-    var etcdPrefix = "/registry"
+    @Option(name: .customLong("etcd-prefix"),
+            help: "The apiserver's --etcd-prefix; repeatable, each audited and reported on its own (OpenShift: /kubernetes.io and /openshift.io).")
+    var etcdPrefixes: [String] = []
 
     @Option(name: .customLong("output"), help: ArgumentHelp("One of: \(AuditOutputFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
                                                               valueName: "format"))
@@ -44,14 +47,33 @@ struct AuditCommand: ParsableCommand {
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(name: .customLong("history"),
-          help: "Also audit every earlier revision a snapshot keeps, and count the writes of each key.")
+          help: "Also audit every earlier revision a snapshot or kine database keeps, and count the writes of each key.")
     var history = false
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if configPaths.isEmpty { throw ValidationError("missing --config FILE") }
+        let prefixes = max(etcdPrefixes.count, 1)
+        if configPaths.count != 1 && configPaths.count != prefixes {
+            throw ValidationError("give one --config for every --etcd-prefix (\(prefixes)), or one for all; got \(configPaths.count)")
+        }
+        if Set(etcdPrefixes.map { ResourceResolver(etcdPrefix: $0).prefix }).count != etcdPrefixes.count {
+            throw ValidationError("an --etcd-prefix is given twice")
+        }
+        if etcdPrefixes.count > 1 && ![.text, .json, .jsonl].contains(output) {
+            throw ValidationError("several --etcd-prefix values are reported as text, json or jsonl")
+        }
+    }
+
+    /// The prefixes to audit, each with its configuration.
+    private var audits: [(prefix: String, config: String)] {
+        let prefixes = etcdPrefixes.isEmpty ? ["/registry"] : etcdPrefixes
+        return prefixes.enumerated().map { ($1, configPaths.count == 1 ? configPaths[0] : configPaths[$0]) }
     }
 
     func run() throws {
+        if audits.count > 1 { return try runSeveral() }
+        let etcdPrefix = audits[0].prefix, configPath = audits[0].config
         let configuration = try ConfigurationInput.load(configPath)
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
@@ -63,7 +85,7 @@ struct AuditCommand: ParsableCommand {
         }
         try input.withIndex { index in
             if history && index.provenance.counts.revisions == 0 {
-                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot); this one has only the latest revision of each key")
+                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
             }
             let stdout = StandardOutput()
             let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
@@ -93,6 +115,48 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
+    /// Several etcd prefixes of one export (OpenShift's API servers): one index, one
+    /// audit per prefix under its own configuration, the reports one after the other
+    /// (JSON: one `AuditList` document). The exit status is the worst of the audits:
+    /// 3 when any prefix has nothing under it, else 1 on findings, else 4 when salvaged.
+    private func runSeveral() throws {
+        let loaded = try audits.map { (prefix: $0.prefix, configuration: try ConfigurationInput.load($0.config), file: ConfigurationInput.file($0.config)) }
+        try input.withIndex { index in
+            if history && index.provenance.counts.revisions == 0 {
+                throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
+            }
+            let stdout = StandardOutput()
+            var reports: [AuditReport] = []
+            for audit in loaded {
+                let resolver = ResourceResolver(etcdPrefix: audit.prefix)
+                let auditor = Auditor(configuration: audit.configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
+                let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
+                var report = AuditReport(provenance: index.provenance, configurationPath: audit.file.path, configurationSHA256: audit.file.sha256,
+                                         etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
+                if history {
+                    report.history = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: audit.configuration, resolver: resolver))
+                    report.keyUsage = try KeyUsage(index: index, configuration: audit.configuration)
+                }
+                report.failOn = Set(failOn)
+                reports.append(report)
+            }
+            switch output {
+            case .json: stdout.write(AuditReport.json(reports))
+            case .jsonl: break
+            default: stdout.write(reports.map { $0.text() }.joined(separator: "\n"))
+            }
+            stdout.flush()
+            let empty = reports.filter { $0.result.summary.audited == 0 }
+            for report in empty {
+                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(report.etcdPrefix)\n".utf8))
+            }
+            if !empty.isEmpty { throw ExitCode(3) }
+            let findings = reports.contains { report in failOn.contains { (report.result.summary.byVerdict[$0] ?? 0) > 0 } }
+            if findings && !exitZero { throw ExitCode(1) }
+            if index.provenance.completeness == .partial { throw ExitCode(4) }
+        }
+    }
+
     /// Prints the report and sets the exit status.
     private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
                         history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
@@ -103,7 +167,7 @@ struct AuditCommand: ParsableCommand {
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(audits[0].prefix)\n".utf8))
             throw ExitCode(3)
         }
         let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }

@@ -5,7 +5,7 @@ import Foundation
 
 /// Where a command's entries come from: export files read on the fly, or an index.
 struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Export files (etcdctl JSON pages, fields, hex, snapshot), or - for standard input.",
+    @Argument(help: ArgumentHelp("Export files (etcdctl JSON pages, fields, hex, snapshot, k3s kine state.db), or - for standard input.",
                                  valueName: "input"))
     var inputs: [String] = []
 

@@ -24,6 +24,30 @@ import Testing
         #expect(object("/registry/ingress/default/web")?.groupResource.description == "ingresses.networking.k8s.io")
     }
 
+    @Test func openShiftPrefixResolvesOpenShiftsOwnResources() {
+        let openshift = ResourceResolver(etcdPrefix: "openshift.io")
+        func resolved(_ key: String) -> ResourceKey? {
+            if case .object(let resolved)? = openshift.resolve(Array(key.utf8)) { return resolved }
+            return nil
+        }
+        let route = resolved("/openshift.io/routes/default/web")
+        #expect(route?.groupResource.description == "routes.route.openshift.io")
+        #expect(route?.namespace == "default")
+        #expect(route?.name == "web")
+        let token = resolved("/openshift.io/oauth/accesstokens/sha256~abc")
+        #expect(token?.groupResource.description == "oauthaccesstokens.oauth.openshift.io")
+        #expect(token?.scope == .cluster)
+        #expect(resolved("/openshift.io/oauth/authorizetokens/sha256~def")?.groupResource.description == "oauthauthorizetokens.oauth.openshift.io")
+        #expect(resolved("/openshift.io/useridentities/htpasswd:alice")?.groupResource.description == "identities.user.openshift.io")
+        #expect(resolved("/openshift.io/deploymentconfigs/ns/dc")?.groupResource.description == "deploymentconfigs.apps.openshift.io")
+        #expect(resolved("/openshift.io/images/sha256:0123")?.groupResource.description == "images.image.openshift.io")
+        // Kubernetes' own layout does not apply under /openshift.io, nor OpenShift's under /kubernetes.io.
+        #expect(resolved("/openshift.io/secrets/default/s") == nil)
+        #expect(ResourceResolver(etcdPrefix: "/kubernetes.io").resolve(Array("/kubernetes.io/routes/default/web".utf8)) == .unrecognized)
+        #expect(ResourceResolver(etcdPrefix: "/kubernetes.io").resolve(Array("/kubernetes.io/secrets/default/s".utf8)).flatMap {
+            if case .object(let key) = $0 { return key.groupResource.description } else { return nil } } == "secrets")
+    }
+
     @Test func builtinGroupIsNotInThePath() {
         #expect(object("/registry/deployments/default/web")?.groupResource.description == "deployments.apps")
     }

@@ -104,7 +104,7 @@ import AtRestTestSupport
             let named: Bool
             switch error.location {
             case .page, .byte: named = true
-            case .line, .file: named = false
+            case .line, .row, .file: named = false
             }
             #expect(named, "\(label()): \(error)", sourceLocation: sourceLocation)
             #expect(!error.description.contains("\n"), sourceLocation: sourceLocation)

@@ -12,6 +12,13 @@ import AtRestTestSupport
         #expect(try detect("samples/snapshot_small.db") == .snapshot)
     }
 
+    @Test func sqliteIsDetectedFromItsHeaderAsKine() throws {
+        let head = Array("SQLite format 3\u{0}".utf8) + [UInt8](repeating: 0, count: 84)
+        #expect(try FormatDetector.detect(head: head, name: "state.db") == .kine)
+        // Not the whole header: not SQLite.
+        #expect(try FormatDetector.detect(head: Array("SQLite format 3\n".utf8), name: "x") == .simple)
+    }
+
     @Test func jsonIsDetectedFromTheFirstBrace() throws {
         #expect(try detect("samples/get_all.json") == .etcdctlJSON)
         #expect(try FormatDetector.detect(head: Array("\n  \t{}".utf8), name: "x") == .etcdctlJSON)

@@ -30,6 +30,11 @@ import Testing
         #expect(line.contains("byte 4: control byte 0xa inside a string"), "\(line)")
     }
 
+    @Test func kineIntegrityCheckOfSeveralLinesIsOneLine() throws {
+        let line = try refusal("kine-quick-check-several-lines.db")
+        #expect(line.contains("the SQLite database is damaged: *** in database main ***; On tree page"), "\(line)")
+    }
+
     @Test func jsonInvalidEscapeOfADeleteIsShownEscaped() throws {
         let line = try refusal("json-invalid-escape-delete.json")
         #expect(line.contains(#"byte 3: invalid escape '\\x7f' in a string"#), "\(line)")

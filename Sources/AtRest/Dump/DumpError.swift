@@ -6,6 +6,8 @@ public enum Location: Sendable, Hashable, CustomStringConvertible {
     case line(Int, byte: UInt64)
     /// A bbolt page id in a snapshot.
     case page(UInt64)
+    /// A row of k3s's kine table, by its id.
+    case row(Int64)
     /// The input as a whole.
     case file
 
@@ -14,6 +16,7 @@ public enum Location: Sendable, Hashable, CustomStringConvertible {
         case .byte(let offset): return "byte \(offset)"
         case .line(let line, let offset): return "line \(line) (byte \(offset))"
         case .page(let id): return "page \(id)"
+        case .row(let id): return "kine row \(id)"
         case .file: return "file"
         }
     }
@@ -44,6 +47,8 @@ public struct DumpError: Error, Sendable, Hashable, CustomStringConvertible {
         case inconsistentExport = "inconsistent-export"
         /// A single key, value, line or string larger than atrest buffers (far above what etcd stores).
         case tooLarge = "too-large"
+        /// A SQLite file (k3s's kine datastore) that SQLite cannot read, or without kine's table.
+        case badDatabase = "bad-database"
     }
 
     public var code: Code

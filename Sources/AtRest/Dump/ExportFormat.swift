@@ -14,7 +14,9 @@ public enum ExportFormat: String, Sendable, Hashable, Codable, CaseIterable {
     case snapshot = "etcd-snapshot"
     /// A bbolt file copied from `member/snap/db`: no trailer.
     case bboltDB = "etcd-bbolt-db"
+    /// k3s's kine datastore: a SQLite database with the table `kine` (`state.db`).
+    case kine = "kine-sqlite"
 
     /// Whether the format carries every revision, not only the latest state.
-    public var hasHistory: Bool { self == .snapshot || self == .bboltDB }
+    public var hasHistory: Bool { self == .snapshot || self == .bboltDB || self == .kine }
 }

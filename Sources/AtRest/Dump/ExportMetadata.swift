@@ -23,6 +23,22 @@ public struct ExportMetadata: Sendable, Hashable {
     public var salvage: SalvageReport?
     /// Number of documents (JSON pages) read from this input.
     public var documents: Int
+    /// What a kine database held besides the entries delivered.
+    public var kine: KineTotals?
+
+    /// The rows of a kine table, and those skipped (`KineReader`).
+    public struct KineTotals: Sendable, Hashable, Codable {
+        /// Every row of the table, skipped ones included.
+        public var rows = 0
+        /// `compact_rev_key` rows: kine's compaction mark, not Kubernetes data.
+        public var compactRevKeyRows = 0
+        /// `gap-*` rows: fillers for revisions an insert lost.
+        public var gapRows = 0
+        /// Copies of earlier values held in rows (`old_value`, and a delete row's `value`).
+        public var oldValueCopies = 0
+
+        public init() {}
+    }
 
     public enum TrailerStatus: String, Sendable, Hashable, Codable {
         case verified, absent, skipped

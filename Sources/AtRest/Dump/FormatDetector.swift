@@ -2,6 +2,8 @@
 /// renamed, piped and attached to tickets, and a wrong guess would misparse.
 ///
 /// Rules, in order (spec §1, §2.2):
+/// 0. the SQLite header `SQLite format 3\0` → `.kine` (k3s's `state.db`; the
+///    reader then checks that it holds kine's table);
 /// 1. bbolt meta page 0 — page flags `0x04` (u16 LE at offset 8) or magic
 ///    `0xED0CDAED` (u32 LE at offset 16) — or, when page 0 is damaged, a meta
 ///    page 1 (id 1, flags and magic) at any page size bbolt uses → `.snapshot`
@@ -20,6 +22,8 @@
 /// Empty input, and binary data that is none of the above (`-w protobuf`
 /// output, for instance), are `.unknownFormat`.
 enum FormatDetector {
+    /// The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3).
+    static let sqliteHeader = Array("SQLite format 3\u{0}".utf8)
     /// How many bytes detection may look at (all stay in the stream).
     static let peekLength = 4096
     /// Enough to see meta page 1 at the largest page size.
@@ -35,6 +39,7 @@ enum FormatDetector {
 
     /// Detection on the first bytes of an input (at least 20 for bbolt).
     static func detect(head: [UInt8], name: String) throws -> ExportFormat {
+        if head.starts(with: sqliteHeader) { return .kine }
         if looksLikeBoltMeta(head, at: 0, bothMarks: false) { return .snapshot }
         for pageSize in [4096, 512, 1024, 2048, 8192, 16384, 32768, 65536] where looksLikeBoltMeta(head, at: pageSize, bothMarks: true) {
             return .snapshot

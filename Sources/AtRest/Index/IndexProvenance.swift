@@ -71,6 +71,8 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
         public var scheduledCompactRevision: Int64?
         public var finishedCompactRevision: Int64?
         public var consistentIndex: UInt64?
+        /// kine databases: rows, rows skipped, copies of earlier values.
+        public var kine: ExportMetadata.KineTotals?
 
         public init(_ report: InputReport) {
             let m = report.metadata
@@ -89,6 +91,7 @@ public struct IndexProvenance: Codable, Sendable, Hashable {
             scheduledCompactRevision = m.scheduledCompactRevision
             finishedCompactRevision = m.finishedCompactRevision
             consistentIndex = m.consistentIndex
+            kine = m.kine
         }
     }
 

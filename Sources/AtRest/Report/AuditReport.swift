@@ -93,7 +93,19 @@ public struct AuditReport: Sendable {
     // MARK: JSON
 
     /// The whole audit as one versioned document with sorted keys.
-    public func json() -> String {
+    public func json() -> String { jsonValue().serialized(pretty: true) + "\n" }
+
+    /// The audits of several etcd prefixes of one export (OpenShift: `/kubernetes.io`
+    /// and `/openshift.io`), each the document `json()` writes, in the order given.
+    public static func json(_ reports: [AuditReport]) -> String {
+        JSONValue.object([
+            "apiVersion": .string(apiVersion),
+            "kind": .string("AuditList"),
+            "audits": .array(reports.map { $0.jsonValue() }),
+        ]).serialized(pretty: true) + "\n"
+    }
+
+    func jsonValue() -> JSONValue {
         let s = result.summary
         let verdicts = JSONValue.verdicts
         let resources = s.byResource.keys.sorted().map { name -> JSONValue in
@@ -134,7 +146,7 @@ public struct AuditReport: Sendable {
         ]
         if let history { members["history"] = Self.json(history) }
         if let keyUsage { members["keyUsage"] = Self.json(keyUsage) }
-        return JSONValue.object(members).serialized(pretty: true) + "\n"
+        return JSONValue.object(members)
     }
 
     static func json(_ history: HistoryAudit) -> JSONValue {
@@ -144,9 +156,16 @@ public struct AuditReport: Sendable {
             "oldKeyCopies": .int(history.oldKeyCopies),
             "keys": .array(history.keys.map { key in
                 .object(["key": .string(key.key), "resource": .string(key.resource), "now": .string(key.now),
-                         "revisions": .array(key.revisions.map {
-                             .object(["revision": .int(Int($0.revision)), "sub": .int(Int($0.sub)),
-                                      "storedAs": .string($0.storedAs), "verdict": .string($0.verdict.rawValue)])
+                         "revisions": .array(key.revisions.map { finding in
+                             var members: [String: JSONValue] = [
+                                 "revision": .int(Int(finding.revision)), "sub": .int(Int(finding.sub)),
+                                 "storedAs": .string(finding.storedAs), "verdict": .string(finding.verdict.rawValue)]
+                             if history.kine {
+                                 members["storedIn"] = .array(finding.locations.sorted().map {
+                                     .object(["row": .int(Int($0.row)), "column": .string($0.column.rawValue)])
+                                 })
+                             }
+                             return .object(members)
                          })])
             }),
         ])
@@ -177,10 +196,19 @@ public struct AuditReport: Sendable {
             return out + "  no earlier revision is weaker than the configuration writes today\n"
         }
         out += "  \(Human.count(history.plaintextCopies)) plaintext and \(Human.count(history.oldKeyCopies)) old-key copies"
-        out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
-        out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
+        if history.kine {
+            out += " of \(Human.count(history.keys.count, "key", "keys")) remain in the kine table (and in every copy of state.db).\n"
+            out += "  A row's old_value keeps the value it replaced even after compaction: write such a key once more, let kine compact past that write, then VACUUM state.db.\n"
+        } else {
+            out += " of \(Human.count(history.keys.count, "key", "keys")) remain in etcd's history (and in every backup of it).\n"
+            out += "  They leave etcd only with `etcdctl compact <revision>` followed by `etcdctl defrag` on every member.\n"
+        }
         for key in history.keys.prefix(textListLimit) {
-            let revisions = key.revisions.map { "\($0.revision) \($0.storedAs)" }.joined(separator: ", ")
+            let revisions = key.revisions.map { finding in
+                guard history.kine else { return "\(finding.revision) \(finding.storedAs)" }
+                let places = finding.locations.sorted().map { "\($0.column.rawValue) of row \($0.row)" }.joined(separator: ", ")
+                return "\(finding.revision) \(finding.storedAs) (in \(places))"
+            }.joined(separator: ", ")
             out += "  \(key.key) (now \(key.now)): \(revisions)\n"
         }
         if history.keys.count > textListLimit {

@@ -47,6 +47,10 @@ public struct StatsReport: Sendable, Encodable {
             if input.documents > 1 { facts.append("\(input.documents) documents") }
             out += "input    \(input.name): \(facts.joined(separator: ", "))\n"
             out += "         sha256 \(input.sha256)\n"
+            if let kine = input.kine {
+                out += "kine     \(Human.count(kine.rows)) rows; skipped \(Human.count(kine.compactRevKeyRows)) compact_rev_key and \(Human.count(kine.gapRows)) gap rows;"
+                out += " \(Human.count(kine.oldValueCopies)) copies of earlier values in old_value (and delete rows' value)\n"
+            }
         }
         switch p.completeness {
         case .complete: break

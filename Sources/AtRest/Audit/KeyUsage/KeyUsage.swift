@@ -91,8 +91,20 @@ public struct KeyUsage: Sendable, Hashable {
             }
         }
         if coversHistory {
+            // kine: a copy of a revision (sub-revision = the row holding it) is the same
+            // write as that revision's own row when the row still exists.
+            let kine = index.provenance.inputs.contains { $0.format == .kine }
+            var lastRow: (main: Int64, key: [UInt8])?
             try index.forEachRevision { revision in
-                if !revision.tombstone { count(revision.entry.value) }
+                guard !revision.tombstone else { return true }
+                if kine {
+                    if revision.revision.sub == 0 {
+                        lastRow = (revision.revision.main, Array(revision.entry.key))
+                    } else if let row = lastRow, row.main == revision.revision.main, revision.entry.key.elementsEqual(row.key) {
+                        return true
+                    }
+                }
+                count(revision.entry.value)
                 return true
             }
         } else {

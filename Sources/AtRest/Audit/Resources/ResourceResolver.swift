@@ -15,6 +15,9 @@ import Foundation
 public struct ResourceResolver: Sendable {
     /// The etcd prefix with exactly one leading and no trailing `/` (`/registry`).
     public let prefix: [UInt8]
+    /// Whether the prefix is `/openshift.io`: keys resolve in the layout of OpenShift's
+    /// own API servers (`OpenShiftResources`), not the Kubernetes one.
+    public let isOpenShift: Bool
 
     /// One-segment built-in prefixes (`secrets`), sorted by bytes for binary search.
     private let singleSegment: [(segment: [UInt8], entry: BuiltinResources.Entry)]
@@ -29,10 +32,13 @@ public struct ResourceResolver: Sendable {
     /// normalized like the apiserver's `path.Join("/", prefix)`.
     public init(etcdPrefix: String = "/registry") {
         let parts = etcdPrefix.split(separator: "/").map(String.init)
-        prefix = Array(("/" + parts.joined(separator: "/")).utf8)
+        let normalized = "/" + parts.joined(separator: "/")
+        prefix = Array(normalized.utf8)
+        // OpenShift's own API servers store under /openshift.io, in their own layout.
+        isOpenShift = normalized == OpenShiftResources.etcdPrefix
         var single: [(segment: [UInt8], entry: BuiltinResources.Entry)] = []
         var double: [(first: [UInt8], second: [UInt8], entry: BuiltinResources.Entry)] = []
-        for entry in BuiltinResources.entries {
+        for entry in isOpenShift ? OpenShiftResources.entries : BuiltinResources.entries {
             let segments = entry.prefix.split(separator: "/").map { Array($0.utf8) }
             switch segments.count {
             case 1: single.append((segments[0], entry))
@@ -42,8 +48,9 @@ public struct ResourceResolver: Sendable {
         }
         singleSegment = single.sorted { $0.segment.lexicographicallyPrecedes($1.segment) }
         twoSegments = double
-        exemptions = BuiltinResources.exempt.map { (Array(($0.prefix + "/").utf8), $0) }
-        allocatorRanges = BuiltinResources.exempt.filter { $0.prefix.contains("/") }
+        let exempt = isOpenShift ? [] : BuiltinResources.exempt
+        exemptions = exempt.map { (Array(($0.prefix + "/").utf8), $0) }
+        allocatorRanges = exempt.filter { $0.prefix.contains("/") }
             .map { (Array($0.prefix.utf8), String($0.prefix.split(separator: "/").last ?? ""), $0) }
     }
 
