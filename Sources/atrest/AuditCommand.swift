@@ -24,6 +24,8 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("config"), help: ArgumentHelp("The apiserver's --encryption-provider-config file.", valueName: "file"))
     var configPath: String
 
+    @OptionGroup var kubernetes: KubernetesRulesOptions
+
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
@@ -52,13 +54,14 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
-        let configuration = try ConfigurationInput.load(configPath)
+        let rules = try kubernetes.rules()
+        let configuration = try ConfigurationInput.load(configPath, rules: rules)
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         // Keep every entry of the failing verdicts, so that every rendering can name them.
         let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
         if let streamed = try streamedAudit(auditor) {
-            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile)
+            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile, rules: rules)
             return
         }
         try input.withIndex { index in
@@ -73,7 +76,8 @@ struct AuditCommand: ParsableCommand {
                 historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
                 keyUsage = try KeyUsage(index: index, configuration: configuration)
             }
-            try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, history: historyAudit, keyUsage: keyUsage, stdout: stdout)
+            try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, rules: rules,
+                       history: historyAudit, keyUsage: keyUsage, stdout: stdout)
         }
     }
 
@@ -95,11 +99,12 @@ struct AuditCommand: ParsableCommand {
 
     /// Prints the report and sets the exit status.
     private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
-                        history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
+                        rules: KubernetesRules, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
         var report = AuditReport(provenance: provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
                                  history: history, keyUsage: keyUsage)
         report.failOn = Set(failOn)
+        report.kubernetesRules = rules
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {
