@@ -94,7 +94,8 @@ struct ConfigCheckCommand: ParsableCommand {
         var file: String
         /// The release whose rules were applied, and the values of the gates atrest models in it.
         var rules: Rules
-        /// Whether the apiserver would accept the file.
+        /// Whether the file has no error under `rules`: that release's apiserver accepts it (and, before 1.27,
+        /// no wildcard silently matches nothing).
         var valid: Bool
         /// Whether the check passed (exit status 0), `--strict` included.
         var passed: Bool
