@@ -26,6 +26,8 @@ struct AuditCommand: ParsableCommand {
                                valueName: "file"))
     var configPaths: [String] = []
 
+    @OptionGroup var kubernetes: KubernetesRulesOptions
+
     @Option(name: .customLong("etcd-prefix"),
             help: "The apiserver's --etcd-prefix; repeatable, each audited and reported on its own (OpenShift: /kubernetes.io and /openshift.io).")
     var etcdPrefixes: [String] = []
@@ -72,15 +74,16 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
-        if audits.count > 1 { return try runSeveral() }
+        let rules = try kubernetes.rules()
+        if audits.count > 1 { return try runSeveral(rules: rules) }
         let etcdPrefix = audits[0].prefix, configPath = audits[0].config
-        let configuration = try ConfigurationInput.load(configPath)
+        let configuration = try ConfigurationInput.load(configPath, rules: rules)
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         // Keep the entries the chosen rendering names one by one; count the rest.
         let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)))
         if let streamed = try streamedAudit(auditor) {
-            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile)
+            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile, rules: rules)
             return
         }
         try input.withIndex { index in
@@ -95,7 +98,8 @@ struct AuditCommand: ParsableCommand {
                 historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
                 keyUsage = try KeyUsage(index: index, configuration: configuration)
             }
-            try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, history: historyAudit, keyUsage: keyUsage, stdout: stdout)
+            try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, rules: rules,
+                       history: historyAudit, keyUsage: keyUsage, stdout: stdout)
         }
     }
 
@@ -119,8 +123,8 @@ struct AuditCommand: ParsableCommand {
     /// audit per prefix under its own configuration, the reports one after the other
     /// (JSON: one `AuditList` document). The exit status is the worst of the audits:
     /// 3 when any prefix has nothing under it, else 1 on findings, else 4 when salvaged.
-    private func runSeveral() throws {
-        let loaded = try audits.map { (prefix: $0.prefix, configuration: try ConfigurationInput.load($0.config), file: ConfigurationInput.file($0.config)) }
+    private func runSeveral(rules: KubernetesRules) throws {
+        let loaded = try audits.map { (prefix: $0.prefix, configuration: try ConfigurationInput.load($0.config, rules: rules), file: ConfigurationInput.file($0.config)) }
         try input.withIndex { index in
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
@@ -129,7 +133,7 @@ struct AuditCommand: ParsableCommand {
             var reports: [AuditReport] = []
             for audit in loaded {
                 let resolver = ResourceResolver(etcdPrefix: audit.prefix)
-                let auditor = Auditor(configuration: audit.configuration, resolver: resolver, keeping: Set(failOn).union([.undecryptable, .unencrypted]))
+                let auditor = Auditor(configuration: audit.configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)))
                 let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
                 var report = AuditReport(provenance: index.provenance, configurationPath: audit.file.path, configurationSHA256: audit.file.sha256,
                                          etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
@@ -138,6 +142,7 @@ struct AuditCommand: ParsableCommand {
                     report.keyUsage = try KeyUsage(index: index, configuration: audit.configuration)
                 }
                 report.failOn = Set(failOn)
+                report.kubernetesRules = rules
                 reports.append(report)
             }
             switch output {
@@ -159,11 +164,12 @@ struct AuditCommand: ParsableCommand {
 
     /// Prints the report and sets the exit status.
     private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
-                        history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
+                        rules: KubernetesRules, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
         var report = AuditReport(provenance: provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
                                  history: history, keyUsage: keyUsage)
         report.failOn = Set(failOn)
+        report.kubernetesRules = rules
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {

@@ -24,8 +24,10 @@ struct ConfigCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Validate an EncryptionConfiguration as the apiserver does, and warn about weak settings.",
         discussion: """
-            Prints FILE:LINE: error|warning: FIELD: MESSAGE per finding, then a summary. Error texts are the \
-            apiserver's own (k8s.io/apiserver validation_encryption.go); secrets are never printed.
+            Prints FILE:LINE: error|warning: FIELD: MESSAGE per finding, then a summary naming the rules used. \
+            Error texts are the apiserver's own (k8s.io/apiserver validation_encryption.go, config.go); secrets are \
+            never printed. --kube-version applies that release's rules (default: the newest atrest knows), \
+            --feature-gates the gates set on it, e.g. KMSv1=true.
             """
     )
 
@@ -39,11 +41,14 @@ struct ConfigCheckCommand: ParsableCommand {
           help: "Validate as with --encryption-provider-config-automatic-reload (KMS v1 names must be unique too).")
     var automaticReload = false
 
+    @OptionGroup var kubernetes: KubernetesRulesOptions
+
     @Option(name: .customLong("output"), help: "text or json.")
     var output: OutputFormat = .text
 
     func run() throws {
-        let check = try EncryptionConfigurationLoader.check(contentsOf: file, automaticReload: automaticReload)
+        let rules = try kubernetes.rules()
+        let check = try EncryptionConfigurationLoader.check(contentsOf: file, automaticReload: automaticReload, rules: rules)
         let errors = check.findings.filter { $0.severity == .error }.count
         let warnings = check.findings.count - errors
         let failed = errors > 0 || (strict && warnings > 0)
@@ -65,13 +70,15 @@ struct ConfigCheckCommand: ParsableCommand {
         }
         func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
         let verdict = errors > 0 ? "invalid" : "valid"
-        out += "\(check.sourcePath): \(verdict): \(plural(errors, "error")), \(plural(warnings, "warning"))\n"
+        out += "\(check.sourcePath): \(verdict): \(plural(errors, "error")), \(plural(warnings, "warning")) (rules of \(check.rules))\n"
         return out
     }
 
     /// Versioned, sorted keys, no timestamps: identical from run to run.
     static func json(_ check: ConfigurationCheck, errors: Int, warnings: Int, failed: Bool) throws -> String {
-        let report = Report(file: check.sourcePath, valid: errors == 0, passed: !failed, errors: errors, warnings: warnings,
+        let gates = Dictionary(uniqueKeysWithValues: check.rules.effectiveFeatureGates.map { ($0.key.rawValue, $0.value) })
+        let report = Report(file: check.sourcePath, rules: Report.Rules(kubernetesVersion: check.rules.version.description, featureGates: gates),
+                            valid: errors == 0, passed: !failed, errors: errors, warnings: warnings,
                             findings: check.findings.map {
                                 Report.Finding(severity: $0.severity.rawValue, fieldPath: $0.fieldPath, message: $0.message, line: $0.line)
                             })
@@ -85,13 +92,21 @@ struct ConfigCheckCommand: ParsableCommand {
         var apiVersion = "atrest.io/v1"
         var kind = "ConfigCheck"
         var file: String
-        /// Whether the apiserver would accept the file.
+        /// The release whose rules were applied, and the values of the gates atrest models in it.
+        var rules: Rules
+        /// Whether the file has no error under `rules`: that release's apiserver accepts it (and, before 1.27,
+        /// no wildcard silently matches nothing).
         var valid: Bool
         /// Whether the check passed (exit status 0), `--strict` included.
         var passed: Bool
         var errors: Int
         var warnings: Int
         var findings: [Finding]
+
+        struct Rules: Encodable {
+            var kubernetesVersion: String
+            var featureGates: [String: Bool]
+        }
 
         struct Finding: Encodable {
             var severity: String

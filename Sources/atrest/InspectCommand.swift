@@ -61,6 +61,8 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .customLong("raw"), help: "Print only the stored value as `hexdump -C` prints it (one key).")
     var raw = false
 
+    @OptionGroup var kubernetes: KubernetesRulesOptions
+
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
@@ -97,7 +99,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         var configuration: EncryptionConfiguration?
-        if let configPath { configuration = try ConfigurationInput.load(configPath) }
+        if let configPath { configuration = try ConfigurationInput.load(configPath, rules: try kubernetes.rules()) }
         try withIndex { index in
             let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
             let hasHistory = index.provenance.counts.revisions > 0

@@ -46,6 +46,8 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
+    @OptionGroup var kubernetes: KubernetesRulesOptions
+
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
@@ -74,12 +76,14 @@ struct PlanCommand: ParsableCommand {
     }
 
     private func plan(current currentPath: String, proposed proposedPath: String) throws {
-        let current = try ConfigurationInput.load(currentPath), proposed = try ConfigurationInput.load(proposedPath)
+        let rules = try kubernetes.rules()
+        let current = try ConfigurationInput.load(currentPath, rules: rules), proposed = try ConfigurationInput.load(proposedPath, rules: rules)
         try input.withIndex { index in
             let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
             let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
-            let report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
+            var report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
                                     current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
+            report.kubernetesRules = rules
             FileHandle.standardOutput.write(Data(report.render(output).utf8))
             if analysis.audited == 0 {
                 FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
@@ -94,7 +98,8 @@ struct PlanCommand: ParsableCommand {
         let (hostPaths, trailingInputs) = input.isGiven ? (compare, []) : try Self.splitCompare(compare)
         guard hostPaths.count >= 2 else { throw ValidationError("--compare needs at least two host configurations") }
         guard Set(hostPaths).count == hostPaths.count else { throw ValidationError("--compare: each host configuration once") }
-        let hosts = try hostPaths.map { HostConfiguration(name: $0, configuration: try ConfigurationInput.load($0)) }
+        let rules = try kubernetes.rules()
+        let hosts = try hostPaths.map { HostConfiguration(name: $0, configuration: try ConfigurationInput.load($0, rules: rules)) }
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let comparison: HostComparison
         var provenance: IndexProvenance?
@@ -105,8 +110,9 @@ struct PlanCommand: ParsableCommand {
         } else {
             comparison = HostComparison(hosts: hosts)
         }
-        let report = HostComparisonReport(hosts: hostPaths.map(ConfigurationInput.file), comparison: comparison, provenance: provenance,
+        var report = HostComparisonReport(hosts: hostPaths.map(ConfigurationInput.file), comparison: comparison, provenance: provenance,
                                           etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), limit: limit)
+        report.kubernetesRules = rules
         FileHandle.standardOutput.write(Data(report.render(output).utf8))
         if !comparison.isSafe { throw ExitCode(1) }
         if let data = comparison.data, data.audited == 0 {

@@ -14,8 +14,10 @@ import Testing
                           ["sample/export.json"],
                           (1...5).map { "etcd/page-\($0).json" }]
 
+    /// The fixture configuration lists a KMS v1 provider, which the newest rules accept only with the gate on.
     func auditor() throws -> Auditor {
-        Auditor(configuration: try EncryptionConfiguration(contentsOf: Fixtures.path("audit/config.yaml")), resolver: ResourceResolver())
+        let rules = try KubernetesRules(featureGates: FeatureGates([.kmsV1: true]))
+        return Auditor(configuration: try EncryptionConfiguration(contentsOf: Fixtures.path("audit/config.yaml"), rules: rules), resolver: ResourceResolver())
     }
 
     /// The audit of `inputs` through an index, as `audit --index` runs it.

@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func kmsWithoutApiVersionDefaultsToV1WithCacheSize1000AndTimeout3s() throws {
-        let configuration = try #require(try checkConfig("valid/kms-v1-defaults.yaml").configuration)
+        let configuration = try #require(try checkConfig("versions/kms-v1-defaults.yaml", rules: kubernetes(36, [.kmsV1: true])).configuration)
         guard case .kms(let kms) = configuration.rules[0].providers[0] else {
             Issue.record("expected a kms provider")
             return

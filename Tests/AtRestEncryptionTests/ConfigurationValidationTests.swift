@@ -153,9 +153,10 @@ import Testing
               - resources: [configmaps]
                 providers: [{kms: {name: old, endpoint: "unix:///a.sock"}}]
             """
-        let without = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "x")
+        let rules = try kubernetes(36, [.kmsV1: true])
+        let without = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "x", rules: rules)
         #expect(!without.hasErrors)
-        let with = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "x", automaticReload: true)
+        let with = try EncryptionConfigurationLoader.check(bytes: Array(yaml.utf8), sourcePath: "x", automaticReload: true, rules: rules)
         #expect(with.findings.filter { $0.severity == .error }.map(\.description) == [#"resources[1].providers[0].kms.name: Invalid value: "old": duplicate KMS provider name old, names must be unique"#])
     }
 
@@ -183,9 +184,9 @@ import Testing
         #expect(check.findings.first?.line == 10)
     }
 
-    @Test func kmsV1Warns() throws {
-        #expect(try configWarnings("warnings/kms-v1.yaml") == [
-            "resources[0].providers[0].kms.apiVersion: KMS v1 is deprecated and off by default since Kubernetes 1.29: the apiserver refuses it unless --feature-gates=KMSv1=true; migrate to apiVersion v2",
+    @Test func kmsV1WithItsGateOnWarnsWithTheApiserversDeprecationLine() throws {
+        #expect(try configWarnings("versions/kms-v1.yaml", rules: kubernetes(36, [.kmsV1: true])) == [
+            "resources[0].providers[0].kms.apiVersion: KMSv1 is deprecated and will only receive security updates going forward. Use KMSv2 instead. (logged by the apiserver; from Kubernetes 1.29 KMS v1 is off unless --feature-gates=KMSv1=true)",
         ])
     }
 

@@ -76,7 +76,7 @@ import AtRestTestSupport
     }
 
     static func audit(_ input: String, config: String = "config.yaml", _ extra: [String] = []) throws -> AtRestBinary.Result {
-        try AtRestBinary.run(["audit", input, "--config", Self.config(config)] + extra)
+        try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", input, "--config", Self.config(config)] + extra)
     }
 
     /// JSONL lines as objects, in output order.
@@ -304,7 +304,7 @@ import AtRestTestSupport
             """.utf8).write(to: URL(fileURLWithPath: shortKey))
         let missing = dir.appendingPathComponent("missing.yaml").path
         for config in [missing, notYAML, shortKey] {
-            let result = try AtRestBinary.run(["audit", export, "--config", config, "--output", "jsonl"])
+            let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", export, "--config", config, "--output", "jsonl"])
             #expect(result.status == 2, "\(config): exit \(result.status); stderr: \(result.stderr)")
             #expect(result.stdout.isEmpty, "\(config)")
             #expect(!result.stderr.isEmpty, "\(config)")

@@ -15,8 +15,8 @@ import Testing
     @Test func snapshotAndJSONExportGiveTheSameVerdicts() throws {
         let (config, dir) = try config()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let fromSnapshot = try AtRestBinary.run(["audit", Fixtures.path("sample/snapshot.db"), "--config", config, "--output", "jsonl"])
-        let fromJSON = try AtRestBinary.run(["audit", Fixtures.path("sample/export.json"), "--config", config, "--output", "jsonl"])
+        let fromSnapshot = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path("sample/snapshot.db"), "--config", config, "--output", "jsonl"])
+        let fromJSON = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path("sample/export.json"), "--config", config, "--output", "jsonl"])
         #expect(fromSnapshot.status == 1)
         #expect(fromSnapshot.stdout == fromJSON.stdout)
         #expect(fromSnapshot.stdout.split(separator: "\n").count == 35)
@@ -25,7 +25,7 @@ import Testing
     @Test func historyFindsTheThreeEarlierPlaintextSecrets() throws {
         let (config, dir) = try config()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try AtRestBinary.run(["audit", Fixtures.path("sample/snapshot.db"), "--config", config, "--history", "--output", "json"])
+        let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path("sample/snapshot.db"), "--config", config, "--history", "--output", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let history = try #require(document["history"] as? [String: Any])
         #expect(history["plaintextCopies"] as? Int == 3)

@@ -18,7 +18,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try AtRestBinary.run(["config", "check", path])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "\(path): valid: 0 errors, 0 warnings\n")
+        #expect(result.stdout == "\(path): valid: 0 errors, 0 warnings (rules of Kubernetes 1.36)\n")
     }
 
     @Test func invalidConfigurationExitsTwoWithFileLineSeverityPathAndMessage() throws {
@@ -28,7 +28,7 @@ import Testing
         #expect(result.status == 2)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == #"\#(path):9: error: resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": secret is not of the expected length, got 8, expected one of [16 24 32]"#)
-        #expect(lines.last == "\(path): invalid: 1 error, 0 warnings")
+        #expect(lines.last == "\(path): invalid: 1 error, 0 warnings (rules of Kubernetes 1.36)")
         #expect(!result.stdout.contains("MTIzNDU2Nzg="))
     }
 

@@ -12,7 +12,7 @@ import Testing
     static let marker = "ATREST-PLAINTEXT-MARKER-5f0c1e"
 
     static func inspect(_ arguments: [String]) throws -> AtRestBinary.Result {
-        try AtRestBinary.run(["inspect"] + arguments)
+        try AtRestBinary.run(["inspect", "--feature-gates", "KMSv1=true"] + arguments)
     }
 
     /// The hex dump line (not a continuation line) beside which `label` is printed.

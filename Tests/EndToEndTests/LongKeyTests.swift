@@ -37,7 +37,7 @@ import Testing
         try server.snapshotSave(to: snapshot)
 
         for input in [json.path, snapshot] {
-            let result = try AtRestBinary.run(["audit", input, "--config", Fixtures.path("audit/config.yaml"), "--output", "jsonl", "--exit-zero"])
+            let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", input, "--config", Fixtures.path("audit/config.yaml"), "--output", "jsonl", "--exit-zero"])
             #expect(result.status == 0, "\(input): \(result.stderr)")
             let audited = try result.stdout.split(separator: "\n").map { line in
                 try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["key"] as? String
@@ -49,7 +49,7 @@ import Testing
         let indexed = try AtRestBinary.run(["index", snapshot, "--index", index])
         #expect(indexed.status == 0, "\(indexed.stderr)")
         let longest = try #require(expected.first { $0.utf8.count == 65536 })
-        let inspected = try AtRestBinary.run(["inspect", "--index", index, longest, "--raw"])
+        let inspected = try AtRestBinary.run(["inspect", "--feature-gates", "KMSv1=true", "--index", index, longest, "--raw"])
         #expect(inspected.status == 0, "\(inspected.stderr)")
         // `--raw` is the stored value as `hexdump -C` prints it: "k8s\0value of 65536 bytes".
         #expect(inspected.stdout.hasPrefix("00000000  6b 38 73 00 76 61 6c 75  65 20 6f 66 20 36 35 35  |k8s.value of 655|\n00000010  33 36 20 62 79 74 65 73"))

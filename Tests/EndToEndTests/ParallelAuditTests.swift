@@ -10,12 +10,12 @@ import Testing
     @Test(arguments: inputs)
     func everyRenderingIsByteIdenticalWhateverTheNumberOfJobs(_ input: String) throws {
         for format in ["text", "json", "markdown", "sarif", "junit", "prometheus", "html", "jsonl"] {
-            let one = try AtRestBinary.run(["audit", Fixtures.path(input), "--config", Fixtures.path("audit/config.yaml"),
+            let one = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path(input), "--config", Fixtures.path("audit/config.yaml"),
                                             "--output", format, "--jobs", "1", "--exit-zero"])
             #expect(one.status == 0, "\(input) \(format): \(one.stderr)")
             #expect(!one.stdout.isEmpty)
             for jobs in ["2", "3", "7"] {
-                let many = try AtRestBinary.run(["audit", Fixtures.path(input), "--config", Fixtures.path("audit/config.yaml"),
+                let many = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path(input), "--config", Fixtures.path("audit/config.yaml"),
                                                  "--output", format, "--jobs", jobs, "--exit-zero"])
                 #expect(many.status == 0, "\(input) \(format) --jobs \(jobs): \(many.stderr)")
                 #expect(many.stdout == one.stdout, "\(input) \(format): --jobs \(jobs) differs from --jobs 1")
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func jobsMustBeAtLeastOne() throws {
-        let result = try AtRestBinary.run(["audit", Fixtures.path("etcd/export.json"), "--config", Fixtures.path("audit/config.yaml"), "--jobs", "0"])
+        let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Fixtures.path("etcd/export.json"), "--config", Fixtures.path("audit/config.yaml"), "--jobs", "0"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("--jobs must be at least 1"))
     }
@@ -37,7 +37,7 @@ import Testing
     static let formats = ["text", "json", "markdown", "sarif", "junit", "prometheus", "html"]
 
     func audit(_ inputs: [String], _ format: String, jobs: String = "2") throws -> AtRestBinary.Result {
-        try AtRestBinary.run(["audit"] + inputs + ["--config", Fixtures.path("audit/config.yaml"), "--output", format, "--jobs", jobs, "--exit-zero"])
+        try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true"] + inputs + ["--config", Fixtures.path("audit/config.yaml"), "--output", format, "--jobs", jobs, "--exit-zero"])
     }
 
     func index(_ inputs: [String], at directory: URL) throws -> String {
@@ -54,7 +54,7 @@ import Testing
         try GeneratedExport.write(entries: 20_000, to: export)
         let indexPath = try index([export], at: directory)
         for format in Self.formats {
-            let viaIndex = try AtRestBinary.run(["audit", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
+            let viaIndex = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
                                                  "--output", format, "--exit-zero"])
             #expect(viaIndex.status == 0, "\(format): \(viaIndex.stderr)")
             for jobs in ["1", "2", "3"] {
@@ -71,7 +71,7 @@ import Testing
         let pages = (1...5).reversed().map { Fixtures.path("etcd/page-\($0).json") }
         let indexPath = try index(pages, at: directory)
         for format in ["text", "json"] {
-            let viaIndex = try AtRestBinary.run(["audit", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
+            let viaIndex = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", "--index", indexPath, "--config", Fixtures.path("audit/config.yaml"),
                                                  "--output", format, "--exit-zero"])
             let direct = try audit(pages, format)
             #expect(direct.status == 0, "\(format): \(direct.stderr)")

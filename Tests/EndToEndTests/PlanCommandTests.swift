@@ -63,7 +63,7 @@ import AtRestTestSupport
     }
 
     static func plan(_ w: Workspace, _ current: String, _ proposed: String, _ extra: [String] = []) throws -> AtRestBinary.Result {
-        try AtRestBinary.run(["plan", "--config", w.config(current), "--proposed", w.config(proposed), w.export] + extra)
+        try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--config", w.config(current), "--proposed", w.config(proposed), w.export] + extra)
     }
 
     // MARK: --proposed
@@ -157,7 +157,7 @@ import AtRestTestSupport
         let w = try Self.workspace()
         let index = w.directory.appendingPathComponent("index").path
         #expect(try AtRestBinary.run(["index", w.export, "--index", index]).status == 0)
-        let fromIndex = try AtRestBinary.run(["plan", "--config", w.config("config.yaml"), "--proposed", w.config("config-rotated.yaml"),
+        let fromIndex = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--config", w.config("config.yaml"), "--proposed", w.config("config-rotated.yaml"),
                                               "--index", index, "--output", "json"])
         let fromExport = try Self.plan(w, "config.yaml", "config-rotated.yaml", ["--output", "json"])
         #expect(fromIndex.status == 1)
@@ -171,7 +171,7 @@ import AtRestTestSupport
 
     @Test func planWithoutInputIsAUsageError() throws {
         let w = try Self.workspace()
-        let result = try AtRestBinary.run(["plan", "--config", w.config("config.yaml"), "--proposed", w.config("config-rotated.yaml")])
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--config", w.config("config.yaml"), "--proposed", w.config("config-rotated.yaml")])
         #expect(result.status == 2)
     }
 
@@ -179,7 +179,7 @@ import AtRestTestSupport
         let w = try Self.workspace()
         let broken = w.config("broken.yaml")
         try Data("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n".utf8).write(to: URL(fileURLWithPath: broken))
-        let result = try AtRestBinary.run(["plan", "--config", w.config("config.yaml"), "--proposed", broken, w.export])
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--config", w.config("config.yaml"), "--proposed", broken, w.export])
         #expect(result.status == 2)
         #expect(result.stderr.contains("broken.yaml"))
     }
@@ -196,7 +196,7 @@ import AtRestTestSupport
         let w = try Self.workspace()
         let copy = w.config("host2.yaml")
         try FileManager.default.copyItem(atPath: w.config("config.yaml"), toPath: copy)
-        let result = try AtRestBinary.run(["plan", "--compare", w.config("config.yaml"), copy])
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml"), copy])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("IDENTICAL"))
     }
@@ -204,7 +204,7 @@ import AtRestTestSupport
     @Test func hostThatRetiredAKeyStillWrittenElsewhereIsNotUnsafeByConfiguration() throws {
         // config.yaml writes with key1, which config-rotated.yaml still lists; key2 is only read: a note.
         let w = try Self.workspace()
-        let result = try AtRestBinary.run(["plan", "--compare", w.config("config.yaml"), w.config("config-rotated.yaml"), "--output", "json"])
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml"), w.config("config-rotated.yaml"), "--output", "json"])
         #expect(result.status == 0, "\(result.stdout)")
         let findings = try #require(try Self.json(result.stdout)["findings"] as? [[String: Any]])
         #expect(findings.contains { $0["severity"] as? String == "note" && ($0["message"] as? String)?.contains("key2") == true })
@@ -212,7 +212,7 @@ import AtRestTestSupport
 
     @Test func hostsCompareEntriesGivenAfterTheHostFiles() throws {
         let w = try Self.workspace()
-        let result = try AtRestBinary.run(["plan", "--compare", w.config("config.yaml"), w.config("config-rotated.yaml"), w.export,
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml"), w.config("config-rotated.yaml"), w.export,
                                            "--output", "json"])
         #expect(result.status == 1, "\(result.stderr)")
         let data = try #require(try Self.json(result.stdout)["data"] as? [String: Any])
@@ -224,19 +224,19 @@ import AtRestTestSupport
     @Test func hostWithoutIdentityIsOnlyANoteWhenEveryHostEncrypts() throws {
         // Both write with encrypting providers; only config.yaml can still read plaintext.
         let w = try Self.workspace()
-        let result = try AtRestBinary.run(["plan", "--compare", w.config("config.yaml"), w.config("config-no-identity.yaml")])
+        let result = try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml"), w.config("config-no-identity.yaml")])
         #expect(result.status == 0, "\(result.stdout)")
         #expect(result.stdout.contains("config.yaml also lists identity for reading"))
     }
 
     @Test func compareNeedsTwoHosts() throws {
         let w = try Self.workspace()
-        #expect(try AtRestBinary.run(["plan", "--compare", w.config("config.yaml")]).status == 2)
+        #expect(try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml")]).status == 2)
     }
 
     @Test func compareJSONIsIdenticalRunToRunAndShowsNoSecret() throws {
         let w = try Self.workspace()
-        let arguments = ["plan", "--compare", w.config("config.yaml"), w.config("config-wildcard.yaml"), "--index"]
+        let arguments = ["plan", "--feature-gates", "KMSv1=true", "--compare", w.config("config.yaml"), w.config("config-wildcard.yaml"), "--index"]
         let index = w.directory.appendingPathComponent("index").path
         #expect(try AtRestBinary.run(["index", w.export, "--index", index]).status == 0)
         let first = try AtRestBinary.run(arguments + [index, "--output", "json"])

@@ -39,7 +39,7 @@ import Testing
         },
     ]
 
-    static let commands: [[String]] = [["stats"], ["audit", "--config", Fixtures.path("audit/config.yaml")]]
+    static let commands: [[String]] = [["stats"], ["audit", "--config", Fixtures.path("audit/config.yaml"), "--feature-gates", "KMSv1=true"]]
 
     private func expectOneLineRefusal(_ result: AtRestBinary.Result, _ file: String, _ refusal: Case, _ label: String) {
         #expect(result.status == 2, "\(label): \(result.stderr)")

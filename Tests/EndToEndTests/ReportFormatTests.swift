@@ -61,7 +61,7 @@ enum ReportFixture {
         }
 
         func audit(_ format: String, _ extra: [String] = []) throws -> AtRestBinary.Result {
-            try AtRestBinary.run(["audit", export, "--config", config, "--output", format] + extra)
+            try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", export, "--config", config, "--output", format] + extra)
         }
 
         func remove() { try? FileManager.default.removeItem(at: directory) }

@@ -30,7 +30,7 @@ import Testing
 
     static func plan(_ w: Workspace, _ current: String, _ proposed: String, _ input: String,
                      _ extra: [String] = []) throws -> AtRestBinary.Result {
-        try AtRestBinary.run(["plan", "--config", w.config(current), "--proposed", w.config(proposed), input] + extra)
+        try AtRestBinary.run(["plan", "--feature-gates", "KMSv1=true", "--config", w.config(current), "--proposed", w.config(proposed), input] + extra)
     }
 
     static func jsonl(_ stdout: String) throws -> [[String: Any]] {
@@ -40,7 +40,7 @@ import Testing
     }
 
     static func audit(_ w: Workspace, _ config: String, _ input: String) throws -> [[String: Any]] {
-        let result = try AtRestBinary.run(["audit", input, "--config", w.config(config), "--output", "jsonl", "--exit-zero"])
+        let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", input, "--config", w.config(config), "--output", "jsonl", "--exit-zero"])
         #expect(result.status == 0, "\(result.stderr)")
         return try jsonl(result.stdout)
     }
@@ -126,8 +126,8 @@ import Testing
     @Test func snapshotAndJSONOfTheRewrittenStateGiveTheSameVerdicts() throws {
         let w = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
-        let fromSnapshot = try AtRestBinary.run(["audit", Self.afterRewriteSnapshot, "--config", w.config("step2.yaml"), "--output", "jsonl"])
-        let fromJSON = try AtRestBinary.run(["audit", Self.afterRewriteJSON, "--config", w.config("step2.yaml"), "--output", "jsonl"])
+        let fromSnapshot = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Self.afterRewriteSnapshot, "--config", w.config("step2.yaml"), "--output", "jsonl"])
+        let fromJSON = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Self.afterRewriteJSON, "--config", w.config("step2.yaml"), "--output", "jsonl"])
         #expect(fromSnapshot.status == 1)
         #expect(fromSnapshot.stdout == fromJSON.stdout)
         #expect(fromSnapshot.stdout.split(separator: "\n").count == 35)
@@ -136,7 +136,7 @@ import Testing
     @Test func historyKeepsTheOldKeyCopiesOfTheRewrittenSecrets() throws {
         let w = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
-        let result = try AtRestBinary.run(["audit", Self.afterRewriteSnapshot, "--config", w.config("step2.yaml"), "--history"])
+        let result = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", Self.afterRewriteSnapshot, "--config", w.config("step2.yaml"), "--history"])
         #expect(result.stdout.contains("/registry/secrets/default/gcm-key2 (now aesgcm key4)"), "\(result.stdout)")
         #expect(result.stdout.contains("etcdctl compact"))
     }

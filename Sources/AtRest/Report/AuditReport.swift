@@ -1,5 +1,6 @@
 import AtRestAudit
 import AtRestDump
+import AtRestEncryption
 import AtRestIndex
 import Foundation
 
@@ -47,6 +48,8 @@ public struct AuditReport: Sendable {
     public var history: HistoryAudit?
     /// With `--history`: writes per key over every revision.
     public var keyUsage: KeyUsage?
+    /// The release whose rules the configuration was loaded under (`--kube-version`, `--feature-gates`).
+    public var kubernetesRules: KubernetesRules = .newest
 
     public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String,
                 result: AuditResult, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil) {
@@ -136,7 +139,8 @@ public struct AuditReport: Sendable {
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("Audit"),
             "input": JSONValue.input(provenance),
-            "configuration": .object(["path": .string(configurationPath), "sha256": .string(configurationSHA256)]),
+            "configuration": .object(["path": .string(configurationPath), "sha256": .string(configurationSHA256),
+                                      "rules": JSONValue.rules(kubernetesRules)]),
             "etcdPrefix": .string(etcdPrefix),
             "totals": .object(["audited": .int(s.audited), "outsidePrefix": .int(result.outsidePrefix), "verdicts": verdicts(s.byVerdict)]),
             "resources": .array(resources),
@@ -220,7 +224,7 @@ public struct AuditReport: Sendable {
     public func text() -> String {
         let s = result.summary
         var out = ""
-        out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix) against \(configurationPath)\n"
+        out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix) against \(configurationPath) (rules of \(kubernetesRules))\n"
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
         }

@@ -1,4 +1,5 @@
 import AtRestAudit
+import AtRestEncryption
 import AtRestIndex
 
 /// A minimal JSON value with a deterministic serializer: object keys sorted,
@@ -75,6 +76,15 @@ extension JSONValue {
     /// Counts per verdict, the way every machine report writes them.
     static func verdicts(_ counts: [Verdict: Int]) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
+    }
+
+    /// The rules a configuration was checked against: `{"kubernetesVersion": "1.29", "featureGates": {"KMSv1": true, ...}}`,
+    /// with the value of every gate atrest models that the release has.
+    public static func rules(_ rules: KubernetesRules) -> JSONValue {
+        .object([
+            "kubernetesVersion": .string(rules.version.description),
+            "featureGates": .object(Dictionary(uniqueKeysWithValues: rules.effectiveFeatureGates.map { ($0.key.rawValue, JSONValue.bool($0.value)) })),
+        ])
     }
 
     /// The input a report speaks for: files with their sha256 and format, revision, completeness.

@@ -1,4 +1,5 @@
 import AtRestAudit
+import AtRestEncryption
 import AtRestIndex
 import Foundation
 
@@ -65,6 +66,8 @@ public struct PlanReport: Sendable {
     public var analysis: PlanAnalysis
     /// Entries listed per list in text and Markdown (JSON lists every breaking entry).
     public var limit: Int
+    /// The release whose rules both configurations were loaded under.
+    public var kubernetesRules: KubernetesRules = .newest
 
     public init(provenance: IndexProvenance, etcdPrefix: String, current: ConfigurationFile, proposed: ConfigurationFile,
                 analysis: PlanAnalysis, limit: Int) {
@@ -124,6 +127,7 @@ public struct PlanReport: Sendable {
             "etcdPrefix": .string(etcdPrefix),
             "current": current.json,
             "proposed": proposed.json,
+            "rules": JSONValue.rules(kubernetesRules),
             "safe": .bool(a.isSafe),
             "totals": .object([
                 "audited": .int(a.audited), "outsidePrefix": .int(a.outsidePrefix),
@@ -160,7 +164,7 @@ public struct PlanReport: Sendable {
 
     public func text() -> String {
         let a = analysis
-        var out = "atrest plan: \(Human.count(a.audited, "entry", "entries")) under \(etcdPrefix): \(current.path) -> \(proposed.path)\n"
+        var out = "atrest plan: \(Human.count(a.audited, "entry", "entries")) under \(etcdPrefix): \(current.path) -> \(proposed.path) (rules of \(kubernetesRules))\n"
         if provenance.completeness == .incomplete {
             out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not judged\n"
         }
@@ -230,7 +234,8 @@ public struct PlanReport: Sendable {
         out += "| entries under \(code(etcdPrefix)) | \(a.audited) |\n| changed | \(a.audited - a.unchanged) |\n"
         out += "| would break | \(a.breaking.count) |\n| to rewrite | \(a.rewrite.entries) |\n"
         out += "| current | \(code(current.path)) sha256 \(code(current.sha256)) |\n"
-        out += "| proposed | \(code(proposed.path)) sha256 \(code(proposed.sha256)) |\n\n"
+        out += "| proposed | \(code(proposed.path)) sha256 \(code(proposed.sha256)) |\n"
+        out += "| rules | \(cell(kubernetesRules.description)) |\n\n"
         if !a.breaking.isEmpty {
             out += "## Would break\n\n| key | from → to | reason |\n|---|---|---|\n"
             for entry in a.breaking.prefix(limit) {
@@ -279,6 +284,8 @@ public struct HostComparisonReport: Sendable {
     public var provenance: IndexProvenance?
     public var etcdPrefix: String
     public var limit: Int
+    /// The release whose rules every host's configuration was loaded under.
+    public var kubernetesRules: KubernetesRules = .newest
 
     public init(hosts: [ConfigurationFile], comparison: HostComparison, provenance: IndexProvenance?, etcdPrefix: String, limit: Int) {
         self.hosts = hosts
@@ -312,6 +319,7 @@ public struct HostComparisonReport: Sendable {
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("HostComparison"),
             "hosts": .array(hosts.map(\.json)),
+            "rules": JSONValue.rules(kubernetesRules),
             "safe": .bool(c.isSafe),
             "identical": .bool(c.identical),
             "resources": .array(c.resources.map(JSONValue.string)),
@@ -345,7 +353,7 @@ public struct HostComparisonReport: Sendable {
     public func text() -> String {
         let c = comparison
         var out = "atrest plan --compare: \(hosts.count) hosts (\(hosts.map(\.path).joined(separator: ", "))), "
-            + "\(c.resources.count) resources compared\n"
+            + "\(c.resources.count) resources compared (rules of \(kubernetesRules))\n"
         out += headline + "\n"
         if !c.findings.isEmpty {
             out += "\nDifferences\n"

@@ -70,6 +70,12 @@ struct RawKMS: Sendable {
 /// as the apiserver's strict decoder makes them errors. Yams' `Codable` decoding would ignore unknown keys.
 final class StrictDecoder {
     private(set) var findings: [ConfigurationFinding] = []
+    /// Before 1.31 the apiserver decodes leniently and ignores unknown fields: then they are warnings.
+    private let rules: KubernetesRules
+
+    init(rules: KubernetesRules = .newest) {
+        self.rules = rules
+    }
     private var visited = 0
     /// The line of each field name of the mapping `fields` read last: a message about a provider points at
     /// `aescbc:`, not at the `keys:` line under it.
@@ -143,7 +149,9 @@ final class StrictDecoder {
             let name = scalar.string
             let child = path.isEmpty ? name : "\(path).\(name)"
             if !allowed.contains(name) {
-                report(.unknownField(child), child, key)
+                report(rules.strictDecoding ? .unknownField(child)
+                       : .refusedFromLaterRelease(.unknownField(child), from: KubernetesVersion(1, 31), rules: rules, accepted: "ignores the field"),
+                       child, key)
             } else if result[name] != nil {
                 report(.duplicateField(child), child, key)
             } else {

@@ -224,11 +224,15 @@ extension ConfigurationFinding.Message {
              severity: .warning)
     }
 
-    /// KMS v1: deprecated in Kubernetes 1.28, disabled by default (feature gate `KMSv1`) since 1.29; config.go
-    /// then refuses it ("KMSv1 is deprecated and will only receive security updates going forward...").
-    public static func kmsV1Deprecated() -> Self {
-        Self("KMS v1 is deprecated and off by default since Kubernetes 1.29: the apiserver refuses it unless --feature-gates=KMSv1=true; migrate to apiVersion v2",
-             severity: .warning)
+    /// KMS v1 where the release accepts it: from 1.28 with the line config.go logs when it builds the provider
+    /// (`kmsPrefixTransformer`); before 1.28, a warning of what the upgrade brings.
+    public static func kmsV1Deprecated(_ rules: KubernetesRules) -> Self {
+        if rules.kmsV1Deprecated {
+            return Self("KMSv1 is deprecated and will only receive security updates going forward. Use KMSv2 instead. (logged by the apiserver; from Kubernetes 1.29 KMS v1 is off unless --feature-gates=KMSv1=true)",
+                        severity: .warning)
+        }
+        return Self("KMS v1 is deprecated from Kubernetes 1.28 and off by default from 1.29 (feature gate KMSv1), when the apiserver refuses it; migrate to apiVersion v2 before upgrading",
+                    severity: .warning)
     }
 
     /// No rule's first provider encrypts `secrets`, the one resource everyone expects to be encrypted.
@@ -240,6 +244,35 @@ extension ConfigurationFinding.Message {
     public static func fileReadableByOthers(mode: UInt32) -> Self {
         Self("the file holds encryption keys and is accessible to group or others (mode \(String(mode & 0o777, radix: 8))); restrict it to its owner (chmod 600)",
              severity: .warning)
+    }
+}
+
+// MARK: - Rules that depend on the release (`KubernetesRules`)
+
+extension ConfigurationFinding.Message {
+    /// config.go `kmsPrefixTransformer` (1.28 on) when the `KMSv1` gate is off, verbatim (double space included).
+    public static func kmsV1Disabled() -> Self {
+        Self("KMSv1 is deprecated and will only receive security updates going forward. Use KMSv2 instead.  Set --feature-gates=KMSv1=true to use the deprecated KMSv1 feature.",
+             severity: .error)
+    }
+
+    /// config.go `kmsPrefixTransformer` (up to 1.31) when the `KMSv2` gate is off (its default in 1.26).
+    public static func kmsV2Disabled(_ name: String) -> Self {
+        Self("could not configure KMSv2 plugin \(GoFormat.quote(name)), KMSv2 feature is not enabled", severity: .error)
+    }
+
+    /// Before 1.27 a rule is looked up by its exact group and resource (`StaticTransformers` /
+    /// `resourceTransformer` in config.go), so `*.*` names a resource `*` in a group `*` and matches nothing.
+    /// That apiserver accepts the file and stores the data in plaintext; the message is atrest's.
+    public static func wildcardBeforeKubernetes127(_ resource: String, rules: KubernetesRules) -> Self {
+        invalid(GoFormat.quote(resource), "wildcards match resources from Kubernetes 1.27 on; \(rules.version) looks rules up by exact resource name, so \(GoFormat.quote(resource)) matches nothing and this rule encrypts nothing")
+    }
+
+    /// An error of a later release under the rules of an earlier one that accepts the file: a warning that
+    /// keeps upstream's text, so that it can be fixed before the upgrade.
+    public static func refusedFromLaterRelease(_ message: Self, from version: KubernetesVersion, rules: KubernetesRules,
+                                               accepted: String = "accepts it") -> Self {
+        Self("\(message.text) (an error from Kubernetes \(version) on; \(rules.version) \(accepted))", severity: .warning)
     }
 }
 

@@ -7,3 +7,7 @@ extension ConfigurationLoadError: ReportableError {
 extension DecryptionFailure: ReportableError {
     public var identifier: String { "decrypt." + code }
 }
+
+extension KubernetesRulesError: ReportableError {
+    public var identifier: String { "usage" }
+}

@@ -1,9 +1,11 @@
 import Foundation
 
 /// `ValidateEncryptionConfiguration` (k8s.io/apiserver `pkg/apis/apiserver/validation/validation_encryption.go`),
-/// the masking check config.go does while building transformers, and atrest's warnings.
+/// the checks config.go does while building transformers (feature gates, masking), and atrest's warnings, each
+/// as the release in `rules` has it.
 struct ConfigurationValidator {
     var automaticReload: Bool
+    var rules: KubernetesRules
 
     /// Key sizes: `aesKeySizes` and `secretBoxKeySizes` in validation_encryption.go.
     static let aesKeySizes = [16, 24, 32]
@@ -13,8 +15,9 @@ struct ConfigurationValidator {
 
     private var findings: [ConfigurationFinding] = []
 
-    init(automaticReload: Bool) {
+    init(automaticReload: Bool, rules: KubernetesRules = .newest) {
         self.automaticReload = automaticReload
+        self.rules = rules
     }
 
     private mutating func add(_ message: ConfigurationFinding.Message, _ path: String, _ line: Int?) {
@@ -34,8 +37,12 @@ struct ConfigurationValidator {
         for (i, rule) in document.rules.enumerated() {
             let r = "\(root)[\(i)].resources", p = "\(root)[\(i)].providers"
             if rule.resources.isEmpty { add(.atLeastOneRequired(r), r, rule.resourcesLine ?? rule.line) }
-            validateOverlap(rule, r)
-            validateNames(rule, r)
+            if rules.validatesResourceNames {
+                validateOverlap(rule, r)
+                validateNames(rule, r)
+            } else {
+                validateResourcesBefore127(rule, r)
+            }
             if rule.providers.isEmpty { add(.atLeastOneRequired(p), p, rule.providersLine ?? rule.line) }
             for (j, provider) in rule.providers.enumerated() {
                 let path = "\(p)[\(j)]"
@@ -53,13 +60,39 @@ struct ConfigurationValidator {
                 }
             }
         }
-        validateMasking(document)
+        validateTransformers(document)
         return findings
+    }
+
+    /// Before 1.27 neither resource lists nor names are validated, and lookups are exact. A wildcard then matches
+    /// nothing: an error here, because the rule silently encrypts nothing (the apiserver has no message for it).
+    /// What 1.27 refuses is reported as a warning, so that the file can be fixed before the upgrade. (An overlap
+    /// needs a wildcard, which is already an error.)
+    private mutating func validateResourcesBefore127(_ rule: RawRule, _ path: String) {
+        let refusedFrom = KubernetesVersion(1, 27)
+        if Self.overlap(rule).duplicate {
+            add(.refusedFromLaterRelease(.duplicateResource(rule.resources.map(\.value)), from: refusedFrom, rules: rules), path, rule.resourcesLine)
+        }
+        for (j, located) in rule.resources.enumerated() {
+            let parsed = ResourceMatcher.parse(located.value)
+            if parsed.group == "*" || parsed.resource == "*" {
+                add(.wildcardBeforeKubernetes127(located.value, rules: rules), "\(path)[\(j)]", located.line)
+            } else if let problem = Self.nameProblem(located.value) {
+                add(.refusedFromLaterRelease(problem, from: refusedFrom, rules: rules), "\(path)[\(j)]", located.line)
+            }
+        }
     }
 
     /// `validateResourceOverlap`: one duplicate error and one overlap error at most per list, as upstream.
     private mutating func validateOverlap(_ rule: RawRule, _ path: String) {
-        guard rule.resources.count >= 2 else { return }
+        let (hasDuplicate, hasOverlap) = Self.overlap(rule)
+        let list = rule.resources.map(\.value)
+        if hasDuplicate { add(.duplicateResource(list), path, rule.resourcesLine) }
+        if hasOverlap { add(.overlappingResources(list), path, rule.resourcesLine) }
+    }
+
+    private static func overlap(_ rule: RawRule) -> (duplicate: Bool, overlap: Bool) {
+        guard rule.resources.count >= 2 else { return (false, false) }
         let parsed = rule.resources.map { ResourceMatcher.parse($0.value) }
         var hasOverlap = false, hasDuplicate = false
         for (i, r1) in parsed.enumerated() {
@@ -77,30 +110,25 @@ struct ConfigurationValidator {
                 if r1.resource == "*" || r2.resource == "*" { hasOverlap = true }
             }
         }
-        let list = rule.resources.map(\.value)
-        if hasDuplicate { add(.duplicateResource(list), path, rule.resourcesLine) }
-        if hasOverlap { add(.overlappingResources(list), path, rule.resourcesLine) }
+        return (hasDuplicate, hasOverlap)
     }
 
     /// `validateResourceNames`: the first failing check per string.
     private mutating func validateNames(_ rule: RawRule, _ path: String) {
         for (j, located) in rule.resources.enumerated() {
-            let resource = located.value, at = "\(path)[\(j)]"
-            let parsed = ResourceMatcher.parse(resource)
-            if resource.lowercased() != resource {
-                add(.resourceHasCapitals(resource), at, located.line)
-            } else if resource == "*" {
-                add(.starResource(), at, located.line)
-            } else if Self.nonRESTResources.contains(resource) {
-                add(.nonRESTResource(resource), at, located.line)
-            } else if parsed.group == "events.k8s.io" {
-                add(.eventsGroup(resource), at, located.line)
-            } else if parsed.group == "extensions" {
-                add(.extensionsGroup(resource), at, located.line)
-            } else if parsed.group == "*" && parsed.resource != "*" {
-                add(.resourceAcrossGroups(resource), at, located.line)
-            }
+            if let problem = Self.nameProblem(located.value) { add(problem, "\(path)[\(j)]", located.line) }
         }
+    }
+
+    private static func nameProblem(_ resource: String) -> ConfigurationFinding.Message? {
+        let parsed = ResourceMatcher.parse(resource)
+        if resource.lowercased() != resource { return .resourceHasCapitals(resource) }
+        if resource == "*" { return .starResource() }
+        if nonRESTResources.contains(resource) { return .nonRESTResource(resource) }
+        if parsed.group == "events.k8s.io" { return .eventsGroup(resource) }
+        if parsed.group == "extensions" { return .extensionsGroup(resource) }
+        if parsed.group == "*" && parsed.resource != "*" { return .resourceAcrossGroups(resource) }
+        return nil
     }
 
     /// `validateSingleProvider`.
@@ -145,7 +173,8 @@ struct ConfigurationValidator {
     /// `validateKMSConfiguration`, after `SetDefaults_KMSConfiguration` (apiVersion "v1", cachesize 1000 for v1, timeout 3s).
     private mutating func validateKMS(_ kms: RawKMS, _ path: String, names: Set<String>) {
         let apiVersion = (kms.apiVersion ?? "").isEmpty ? "v1" : kms.apiVersion ?? "v1"
-        let cacheSize = kms.cacheSize ?? (apiVersion == "v1" ? KMSConfiguration.defaultCacheSize : nil)
+        // Before 1.27 the cache size is defaulted for every KMS provider, v2 included.
+        let cacheSize = kms.cacheSize ?? (apiVersion == "v1" || !rules.cacheSizeIsV1Only ? KMSConfiguration.defaultCacheSize : nil)
         let timeout = kms.timeout ?? 3_000_000_000
         // validateKMSConfigName
         if kms.name.isEmpty { add(.mandatoryField("name", of: "provider"), "\(path).name", kms.nameLine ?? kms.line) }
@@ -167,21 +196,39 @@ struct ConfigurationValidator {
             }
         }
         // validateKMSCacheSize
-        if apiVersion != "v1", let size = cacheSize { add(.cacheSizeNotSupported(size), "\(path).cachesize", kms.cacheSizeLine) }
-        if apiVersion == "v1" && cacheSize == 0 { add(.zeroCacheSize(), "\(path).cachesize", kms.cacheSizeLine) }
+        if rules.cacheSizeIsV1Only {
+            if apiVersion != "v1", let size = cacheSize { add(.cacheSizeNotSupported(size), "\(path).cachesize", kms.cacheSizeLine) }
+            if apiVersion == "v1" && cacheSize == 0 { add(.zeroCacheSize(), "\(path).cachesize", kms.cacheSizeLine) }
+        } else if cacheSize == 0 {
+            add(.zeroCacheSize(), "\(path).cachesize", kms.cacheSizeLine)
+        }
         // validateKMSAPIVersion
         if apiVersion != "v1" && apiVersion != "v2" {
             add(.unsupportedKMSAPIVersion(apiVersion), "\(path).apiVersion", kms.apiVersionLine)
         }
     }
 
-    /// config.go `getTransformerOverridesAndKMSPluginProbes`: a resource after an earlier rule's `*.<group>` or
-    /// `*.*` is refused. Upstream stops at the first; atrest reports each. A wildcard in the same list is already
-    /// reported as an overlap by validation, so only earlier rules count here.
-    private mutating func validateMasking(_ document: RawDocument) {
+    /// config.go `getTransformerOverridesAndKMSPluginProbes`, rule by rule: the providers' transformers (refused
+    /// when their feature gate is off, `kmsPrefixTransformer`), then, from 1.27, masking: a resource after an
+    /// earlier rule's `*.<group>` or `*.*` is refused. Upstream stops at the first error; atrest reports each.
+    /// A wildcard in the same list is already reported as an overlap by validation, so only earlier rules count.
+    /// Transformers are built only from a file that passed validation, so gate errors come only then.
+    private mutating func validateTransformers(_ document: RawDocument) {
         var seen: [String: Int] = [:]  // "group/resource" -> rule index that configured it
         func key(_ group: String, _ resource: String) -> String { "\(group)/\(resource)" }
+        let validated = !findings.contains { $0.severity == .error }
         for (i, rule) in document.rules.enumerated() {
+            for (j, provider) in rule.providers.enumerated() where validated {
+                guard let kms = provider.kms else { continue }
+                let apiVersion = (kms.apiVersion ?? "").isEmpty ? "v1" : kms.apiVersion ?? "v1"
+                let path = "resources[\(i)].providers[\(j)].kms"
+                if apiVersion == "v1" && !rules.isEnabled(.kmsV1) {
+                    add(.kmsV1Disabled(), kms.apiVersionLine == nil ? path : "\(path).apiVersion", kms.apiVersionLine ?? kms.line)
+                } else if apiVersion == "v2" && !rules.isEnabled(.kmsV2) {
+                    add(.kmsV2Disabled(kms.name), "\(path).apiVersion", kms.apiVersionLine ?? kms.line)
+                }
+            }
+            guard rules.validatesResourceNames else { continue }
             for (j, located) in rule.resources.enumerated() {
                 let gr = ResourceMatcher.parse(located.value)
                 let name = ResourceMatcher.yamlString(group: gr.group, resource: gr.resource)
@@ -221,13 +268,14 @@ struct ConfigurationValidator {
                         }
                     }
                 }
-                if let kms = provider.kms, (kms.apiVersion ?? "").isEmpty || kms.apiVersion == "v1" {
-                    add(.kmsV1Deprecated(), kms.apiVersionLine == nil ? "\(path).kms" : "\(path).kms.apiVersion", kms.apiVersionLine ?? kms.line)
+                // When the gate is off the provider is an error (validateTransformers), not a warning.
+                if let kms = provider.kms, (kms.apiVersion ?? "").isEmpty || kms.apiVersion == "v1", rules.isEnabled(.kmsV1) {
+                    add(.kmsV1Deprecated(rules), kms.apiVersionLine == nil ? "\(path).kms" : "\(path).kms.apiVersion", kms.apiVersionLine ?? kms.line)
                 }
             }
         }
-        let rules = document.rules.map { ($0.resources.map(\.value), $0.providers) }
-        if let providers = ResourceMatcher.lookup(rules, group: "", resource: "secrets") {
+        let lists = document.rules.map { ($0.resources.map(\.value), $0.providers) }
+        if let providers = ResourceMatcher.lookup(lists, group: "", resource: "secrets", wildcards: rules.wildcards) {
             if let first = providers.first, first.identity != nil, first.setCount == 1 {
                 add(.secretsNotEncrypted("the first provider of the rules matching them is identity"), "resources", document.line)
             }

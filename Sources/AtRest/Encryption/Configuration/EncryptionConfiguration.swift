@@ -154,13 +154,16 @@ enum ResourceMatcher {
     }
 
     /// The apiserver's lookup; `nil` when no rule names the resource (the apiserver then uses bare identity).
-    static func lookup<P>(_ rules: [([String], [P])], group: String, resource: String) -> [P]? {
+    /// `wildcards: false` is the exact lookup of releases before 1.27.
+    static func lookup<P>(_ rules: [([String], [P])], group: String, resource: String, wildcards: Bool = true) -> [P]? {
         var exact: [P]? = nil, inGroup: [P]? = nil, any: [P]? = nil
         for (resources, providers) in rules {
             for string in resources {
                 let parsed = parse(string)
                 if parsed.group == group && parsed.resource == resource {
                     exact = (exact ?? []) + providers
+                } else if !wildcards {
+                    continue
                 } else if parsed.group == group && parsed.resource == "*" {
                     inGroup = (inGroup ?? []) + providers
                 } else if parsed.group == "*" && parsed.resource == "*" {

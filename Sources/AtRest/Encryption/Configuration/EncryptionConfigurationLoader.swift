@@ -40,11 +40,13 @@ public struct ConfigurationCheck: Sendable {
     public var sourcePath: String
     /// Errors first in file order, then warnings in file order.
     public var findings: [ConfigurationFinding]
+    /// The release (and gates) whose rules the file was checked against.
+    public var rules: KubernetesRules
     /// Built only when there is no error, so that nothing downstream ever runs with a configuration
     /// the apiserver would refuse.
     public var configuration: EncryptionConfiguration?
 
-    /// Whether the apiserver would refuse the file.
+    /// Whether the apiserver would refuse the file (or, under releases before 1.27, silently ignore a wildcard).
     public var hasErrors: Bool { findings.contains { $0.severity == .error } }
 }
 
@@ -72,8 +74,9 @@ public enum EncryptionConfigurationLoader {
 
     /// Reads, decodes and validates the file at `path`; the file's permission bits feed the
     /// "readable by others" warning. `automaticReload` mirrors `--encryption-provider-config-automatic-reload`,
-    /// under which KMS v1 names must be unique too.
-    public static func check(contentsOf path: String, automaticReload: Bool = false) throws(ConfigurationLoadError) -> ConfigurationCheck {
+    /// under which KMS v1 names must be unique too; `rules` is the release (and feature gates) to check against.
+    public static func check(contentsOf path: String, automaticReload: Bool = false,
+                             rules: KubernetesRules = .newest) throws(ConfigurationLoadError) -> ConfigurationCheck {
         let fail = { (message: String) in ConfigurationLoadError(sourcePath: path, message: message) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -92,12 +95,13 @@ public enum EncryptionConfigurationLoader {
         } catch {
             throw fail("error reading encryption provider configuration file: \(error.localizedDescription)")
         }
-        return try check(bytes: [UInt8](data), sourcePath: path, fileMode: mode, automaticReload: automaticReload)
+        return try check(bytes: [UInt8](data), sourcePath: path, fileMode: mode, automaticReload: automaticReload, rules: rules)
     }
 
     /// Decodes and validates `bytes`; `sourcePath` only names the file in messages, `fileMode` (permission
     /// bits) enables the "readable by others" warning.
-    public static func check(bytes: [UInt8], sourcePath: String, fileMode: UInt32? = nil, automaticReload: Bool = false) throws(ConfigurationLoadError) -> ConfigurationCheck {
+    public static func check(bytes: [UInt8], sourcePath: String, fileMode: UInt32? = nil, automaticReload: Bool = false,
+                             rules: KubernetesRules = .newest) throws(ConfigurationLoadError) -> ConfigurationCheck {
         let fail = { (line: Int?, message: String) in ConfigurationLoadError(sourcePath: sourcePath, line: line, message: message) }
         if bytes.count > maximumFileSize {
             throw ConfigurationLoadError(sourcePath: sourcePath, byteOffset: maximumFileSize,
@@ -114,20 +118,22 @@ public enum EncryptionConfigurationLoader {
         let text = String(decoding: bytes, as: UTF8.self)
 
         let outcome = onLargeStack { () -> Result<(RawDocument, [ConfigurationFinding]), ConfigurationLoadError> in
-            decode(text, sourcePath: sourcePath)
+            decode(text, sourcePath: sourcePath, rules: rules)
         }
         let (document, decodeFindings) = try outcome.get()
-        var validator = ConfigurationValidator(automaticReload: automaticReload)
+        var validator = ConfigurationValidator(automaticReload: automaticReload, rules: rules)
         // Like the apiserver, validate only what decoded: a decode error is the whole story for that file.
-        let errors = decodeFindings.isEmpty ? validator.validate(document) : decodeFindings
-        let warnings = validator.warnings(document, fileMode: fileMode)
-        var result = ConfigurationCheck(sourcePath: sourcePath, findings: errors + warnings, configuration: nil)
+        // (Unknown fields before 1.31 are warnings: that apiserver ignores them and goes on.)
+        let decodeErrors = decodeFindings.filter { $0.severity == .error }
+        let errors = decodeErrors.isEmpty ? validator.validate(document) : decodeErrors
+        let warnings = decodeFindings.filter { $0.severity == .warning } + validator.warnings(document, fileMode: fileMode)
+        var result = ConfigurationCheck(sourcePath: sourcePath, findings: errors + warnings, rules: rules, configuration: nil)
         if errors.isEmpty { result.configuration = build(document, sourcePath: sourcePath) }
         return result
     }
 
     /// Parse and walk. Runs on the large-stack thread, so it returns only `Sendable` values.
-    private static func decode(_ text: String, sourcePath: String) -> Result<(RawDocument, [ConfigurationFinding]), ConfigurationLoadError> {
+    private static func decode(_ text: String, sourcePath: String, rules: KubernetesRules) -> Result<(RawDocument, [ConfigurationFinding]), ConfigurationLoadError> {
         let fail = { (line: Int?, message: String) in ConfigurationLoadError(sourcePath: sourcePath, line: line, message: message) }
         let root: Node
         do {
@@ -157,7 +163,7 @@ public enum EncryptionConfigurationLoader {
         guard acceptedKinds.contains(where: { $0.apiVersion == apiVersion && $0.kind == kind }) else {
             return .failure(fail(root.mark?.line, "apiVersion \(GoFormat.quote(apiVersion)) kind \(GoFormat.quote(kind)) is not an encryption configuration the apiserver accepts: use apiVersion apiserver.config.k8s.io/v1 with kind EncryptionConfiguration (or the legacy apiVersion v1 with kind EncryptionConfig)"))
         }
-        let decoder = StrictDecoder()
+        let decoder = StrictDecoder(rules: rules)
         do {
             let document = try decoder.document(root)
             return .success((document, decoder.findings))
@@ -232,14 +238,15 @@ public enum EncryptionConfigurationLoader {
 
 extension EncryptionConfiguration {
     /// Loads a configuration the apiserver would accept, or throws: a load error as is, a configuration with
-    /// errors as its first error (`FILE:LINE: path: message`, plus how many more). Warnings are not errors here.
-    public init(contentsOf path: String, automaticReload: Bool = false) throws(ConfigurationLoadError) {
-        let check = try EncryptionConfigurationLoader.check(contentsOf: path, automaticReload: automaticReload)
+    /// errors as its first error (`FILE:LINE: path: message`, plus how many more), under the rules of `rules`.
+    /// Warnings are not errors here.
+    public init(contentsOf path: String, automaticReload: Bool = false, rules: KubernetesRules = .newest) throws(ConfigurationLoadError) {
+        let check = try EncryptionConfigurationLoader.check(contentsOf: path, automaticReload: automaticReload, rules: rules)
         guard let configuration = check.configuration else {
             let errors = check.findings.filter { $0.severity == .error }
             let first = errors.first
             let more = errors.count > 1 ? " (and \(errors.count - 1) more errors)" : ""
-            throw ConfigurationLoadError(sourcePath: path, line: first?.line, message: "invalid encryption configuration: \(first?.description ?? "")\(more)")
+            throw ConfigurationLoadError(sourcePath: path, line: first?.line, message: "invalid encryption configuration (rules of \(rules)): \(first?.description ?? "")\(more)")
         }
         self = configuration
     }

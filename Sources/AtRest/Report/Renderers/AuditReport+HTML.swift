@@ -1,5 +1,6 @@
 import AtRestAudit
 import AtRestDump
+import AtRestEncryption
 import Foundation
 
 extension AuditReport {
@@ -171,7 +172,8 @@ extension AuditReport {
         out += "<tr class=\"configuration\"><td><code>\(Markup.html(configurationPath))</code></td><td>configuration</td>"
         out += "<td class=\"hash\"><code id=\"configuration-sha256\">\(Markup.html(configurationSHA256))</code></td></tr>\n"
         out += "</tbody>\n</table>\n"
-        out += "<p class=\"note\">Revision \(provenance.revision.map { String($0) } ?? "unknown"); export \(provenance.completeness.rawValue)."
+        out += "<p class=\"note\">Configuration checked under the rules of <span id=\"kubernetes-rules\">\(Markup.html(kubernetesRules.description))</span>."
+        out += " Revision \(provenance.revision.map { String($0) } ?? "unknown"); export \(provenance.completeness.rawValue)."
         out += " Report <code>\(Markup.html(Self.apiVersion))</code>. It contains no decrypted data and no key material.</p>\n"
         out += "</section>\n</main>\n"
         out += "<script>" + script + "</script>\n</body>\n</html>\n"

@@ -1,4 +1,5 @@
 import AtRestAudit
+import AtRestEncryption
 
 extension AuditReport {
     /// How many keys a failing test case names: enough to start on, and CI views
@@ -60,6 +61,7 @@ extension AuditReport {
         var properties: [(String, String)] = [
             ("apiVersion", Self.apiVersion), ("etcdPrefix", etcdPrefix),
             ("configuration", configurationPath), ("configuration.sha256", configurationSHA256),
+            ("configuration.rules", kubernetesRules.description),
             ("revision", provenance.revision.map { String($0) } ?? ""), ("completeness", provenance.completeness.rawValue),
             ("audited", String(s.audited)), ("failOn", failing.map(\.rawValue).joined(separator: ",")),
         ]

@@ -1,4 +1,5 @@
 import AtRestAudit
+import AtRestEncryption
 
 extension AuditReport {
     /// How many undecryptable entries the Markdown report lists before "and N more":
@@ -30,8 +31,8 @@ extension AuditReport {
         for input in provenance.inputs {
             out += "| \(Markup.markdownCode(input.name)) | \(input.format.rawValue) | `\(input.sha256)` |\n"
         }
-        out += "\n| configuration | sha256 |\n|---|---|\n"
-        out += "| \(Markup.markdownCode(configurationPath)) | `\(configurationSHA256)` |\n\n"
+        out += "\n| configuration | sha256 | rules |\n|---|---|---|\n"
+        out += "| \(Markup.markdownCode(configurationPath)) | `\(configurationSHA256)` | \(Markup.markdown(kubernetesRules.description)) |\n\n"
         out += "Revision \(provenance.revision.map { String($0) } ?? "unknown"), export \(provenance.completeness.rawValue); "
         out += "\(Human.count(result.outsidePrefix)) keys outside the prefix were counted, not audited.\n"
 
