@@ -21,7 +21,9 @@ The writes follow k3s-io/kine:
 - Fill (generic.go): a gap-<rev> row for a revision an insert lost;
 - compaction (CompactSQL in sqlite.go): rows superseded by a later row, and
   delete rows, up to the target, are removed; compact_rev_key's prev_revision
-  records the target. old_value of the surviving rows is left as it is.
+  records the target. old_value of the surviving rows is left as it is. Unlike
+  CompactSQL, a first create's prev_revision is not followed (`kp.created = 0`):
+  it names another key's row (here compact_rev_key's), not a superseded one.
 
 Writes after the last checkpoint stay in state.db-wal: the files are copied to
 OUTDIR while the writing connection is still open (as a running k3s leaves them).
