@@ -56,6 +56,20 @@ import AtRestTestSupport
         #expect(metadata.kine?.oldValueCopies == 5)
     }
 
+    @Test func aCopyBelongsToTheKeyOfTheRowItCopies() throws {
+        let dir = try Fixtures.temporaryDirectory("kine-reader")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try GeneratedKine.make(in: dir, oldValueBySelect: true)
+        var sink = Sink()
+        _ = try ExportReading.read([files.database], into: &sink)
+        // Row 13 (the first create of secret d) holds the value of row 12 in old_value: secret b's.
+        #expect(sink.delivered.contains { $0.description == "12_13 /registry/secrets/default/b mod=12" }, "\(sink.delivered)")
+        #expect(!sink.delivered.contains { $0.main == 12 && $0.key != "/registry/secrets/default/b" })
+        // Row 4 (the first create of b) holds row 3's value, but row 3 was compacted:
+        // the copy is taken as b's own (docs/formats.md says so).
+        #expect(sink.delivered.contains { $0.description == "3_4 /registry/secrets/default/b mod=3 plain" })
+    }
+
     @Test func aKineDatabaseMustBeTheOnlyInput() throws {
         let dir = try Fixtures.temporaryDirectory("kine-reader")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -21,10 +21,13 @@ public enum GeneratedKine {
         public var config: String { directory.appendingPathComponent("encryption-config.json").path }
     }
 
-    public static func make(in directory: URL) throws -> Files {
+    /// `oldValueBySelect`: old_value as newer kine writes it (the value of row
+    /// `prev_revision`, another key's for a first create).
+    public static func make(in directory: URL, oldValueBySelect: Bool = false) throws -> Files {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Fixtures.path("kine/make_kine_db.py"), directory.path, Fixtures.path("vectors/synthetic_vectors.json")]
+            + (oldValueBySelect ? ["--old-value-by-select"] : [])
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

@@ -2,7 +2,11 @@
 """Builds a k3s kine datastore (state.db + state.db-wal) with SQLite, in kine's
 own write pattern, for atrest's tests.
 
-Usage: make_kine_db.py OUTDIR VECTORS_JSON
+Usage: make_kine_db.py OUTDIR VECTORS_JSON [--old-value-by-select]
+
+--old-value-by-select writes old_value as newer kine does (generic.go `InsertSQL`:
+`(SELECT value FROM kine WHERE id = prev_revision)`), so a first create's old_value
+is the value of another key's row (its prev_revision is the store's revision then).
 
 The writes follow k3s-io/kine:
 - schema: pkg/drivers/sqlite/sqlite.go (table kine and its indexes), opened in
@@ -17,7 +21,9 @@ The writes follow k3s-io/kine:
 - Fill (generic.go): a gap-<rev> row for a revision an insert lost;
 - compaction (CompactSQL in sqlite.go): rows superseded by a later row, and
   delete rows, up to the target, are removed; compact_rev_key's prev_revision
-  records the target. old_value of the surviving rows is left as it is.
+  records the target. old_value of the surviving rows is left as it is. Unlike
+  CompactSQL, a first create's prev_revision is not followed (`kp.created = 0`):
+  it names another key's row (here compact_rev_key's), not a superseded one.
 
 Writes after the last checkpoint stay in state.db-wal: the files are copied to
 OUTDIR while the writing connection is still open (as a running k3s leaves them).
@@ -67,7 +73,8 @@ SCHEMA = [
 
 
 class Kine:
-    def __init__(self, path):
+    def __init__(self, path, old_value_by_select=False):
+        self.old_value_by_select = old_value_by_select
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA wal_autocheckpoint=0")
@@ -83,6 +90,9 @@ class Kine:
             (name,)).fetchone()
 
     def insert(self, name, created, deleted, create_revision, prev_revision, lease, value, old_value):
+        if self.old_value_by_select:
+            row = self.db.execute("SELECT value FROM kine WHERE id = ?", (prev_revision,)).fetchone()
+            old_value = row[0] if row else None
         cursor = self.db.execute(
             "INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value)"
             " values(?, ?, ?, ?, ?, ?, ?, ?)",
@@ -128,6 +138,7 @@ class Kine:
 
 def main():
     out, vectors_path = sys.argv[1], sys.argv[2]
+    old_value_by_select = "--old-value-by-select" in sys.argv[3:]
     vectors = json.load(open(vectors_path))
     plaintext = bytes.fromhex(vectors["plaintext_hex"])
     new_vector, old_vector = vectors["aescbc_key1_aes128"], vectors["aescbc_key2_aes256"]
@@ -144,7 +155,7 @@ def main():
 
     work = os.path.join(out, "writer")
     os.makedirs(work)
-    kine = Kine(os.path.join(work, "state.db"))
+    kine = Kine(os.path.join(work, "state.db"), old_value_by_select)
     kine.insert("compact_rev_key", 1, 0, 0, 0, 0, b"", None)                 # 1
     kine.create("/registry/health", b'{"health":"true"}')                    # 2
     kine.create("/registry/secrets/default/a", plaintext)                    # 3

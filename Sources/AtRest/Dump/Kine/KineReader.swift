@@ -20,6 +20,10 @@
 ///   `(prev_revision, id)`: the sub-revision names the row whose `old_value`
 ///   (or, for a delete row, `value` and `old_value`) holds the bytes, and the
 ///   entry's mod revision is `prev_revision`, the revision the bytes belong to.
+///   The key is that of row `prev_revision` while it exists: newer kine fills
+///   `old_value` with `(SELECT value FROM kine WHERE id = prev_revision)`, and a
+///   first create's `prev_revision` is the store's revision then, another key's
+///   row. Once that row is compacted, the copy is taken as the holder's own key.
 ///   When that revision's own row was compacted away, this is the only place its
 ///   bytes survive; when it still exists, they sit in two places
 ///   (`HistoryAudit` counts such a revision once and names both).
@@ -71,11 +75,14 @@ struct KineReader {
               FROM kine
              WHERE name != 'compact_rev_key' AND substr(name, 1, 4) != 'gap-'
             UNION ALL
-            SELECT prev_revision, id, name, 0, 0, create_revision, lease,
-                   CASE WHEN deleted != 0 AND length(value) > 0 THEN value ELSE old_value END
-              FROM kine
-             WHERE name != 'compact_rev_key' AND substr(name, 1, 4) != 'gap-'
-               AND (length(old_value) > 0 OR (deleted != 0 AND length(value) > 0))
+            SELECT k.prev_revision, k.id, COALESCE(p.name, k.name), 0, 0,
+                   CASE WHEN p.id IS NULL THEN k.create_revision WHEN p.created != 0 THEN p.id ELSE p.create_revision END,
+                   COALESCE(p.lease, k.lease),
+                   CASE WHEN k.deleted != 0 AND length(k.value) > 0 THEN k.value ELSE k.old_value END
+              FROM kine AS k LEFT JOIN kine AS p ON p.id = k.prev_revision
+             WHERE k.name != 'compact_rev_key' AND substr(k.name, 1, 4) != 'gap-'
+               AND COALESCE(p.name, '') != 'compact_rev_key' AND substr(COALESCE(p.name, ''), 1, 4) != 'gap-'
+               AND (length(k.old_value) > 0 OR (k.deleted != 0 AND length(k.value) > 0))
             ORDER BY 1, 2
             """)
         while try entries.step() {
