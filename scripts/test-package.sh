@@ -56,9 +56,9 @@ grep -q "/bin/atrest$" "$work/tarball.list" || die "the tarball holds no bin/atr
 # what the source build prints.
 commands=(
   "stats testdata/sample/snapshot.db"
-  "audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --history"
-  "audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --output json"
-  "inspect testdata/sample/snapshot.db /registry/secrets/default/cbc-moved --config testdata/audit/config.yaml"
+  "audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --kube-version 1.28 --history"
+  "audit testdata/sample/snapshot.db --config testdata/audit/config.yaml --kube-version 1.28 --output json"
+  "inspect testdata/sample/snapshot.db /registry/secrets/default/cbc-moved --config testdata/audit/config.yaml --kube-version 1.28"
 )
 source_bin="$(swift build -c release --show-bin-path)/atrest"
 [ -x "$source_bin" ] || swift build -c release --product atrest >&2
