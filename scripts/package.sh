@@ -7,9 +7,9 @@
 #   SHA256SUMS                         SHA-256 of both, and of the binary
 #
 # The binary links the Swift runtime and Foundation (--static-swift-stdlib),
-# libstdc++ and libgcc, and Debian's liblmdb.a, libcrypto.a and libsodium.a
+# libstdc++ and libgcc, and Debian's liblmdb.a, libcrypto.a, libsodium.a and libsqlite3.a
 # statically, so it needs nothing but glibc: no Swift, no liblmdb, no OpenSSL,
-# no libsodium on the node. scripts/test-package.sh proves it in a root
+# no libsodium, no SQLite on the node. scripts/test-package.sh proves it in a root
 # filesystem that holds only glibc.
 #
 #   scripts/package.sh [OUTDIR]         # default .build-static/dist
