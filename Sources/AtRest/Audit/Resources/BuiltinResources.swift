@@ -13,11 +13,13 @@ enum BuiltinResources {
         let scope: ResourceScope
     }
 
-    private static func n(_ prefix: String, _ resource: String, _ group: String = "") -> Entry {
+    /// A namespaced resource's entry (also used by `OpenShiftResources`).
+    static func n(_ prefix: String, _ resource: String, _ group: String = "") -> Entry {
         Entry(prefix: prefix, groupResource: GroupResource(group: group, resource: resource), scope: .namespaced)
     }
 
-    private static func c(_ prefix: String, _ resource: String, _ group: String = "") -> Entry {
+    /// A cluster-scoped resource's entry (also used by `OpenShiftResources`).
+    static func c(_ prefix: String, _ resource: String, _ group: String = "") -> Entry {
         Entry(prefix: prefix, groupResource: GroupResource(group: group, resource: resource), scope: .cluster)
     }
 

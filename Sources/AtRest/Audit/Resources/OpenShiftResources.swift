@@ -18,11 +18,11 @@
 ///   of `pkg/oauth/apiserver/registry` and `pkg/user/apiserver/registry` (users, groups).
 enum OpenShiftResources {
     private static func n(_ prefix: String, _ resource: String, _ group: String) -> BuiltinResources.Entry {
-        BuiltinResources.Entry(prefix: prefix, groupResource: GroupResource(group: group, resource: resource), scope: .namespaced)
+        BuiltinResources.n(prefix, resource, group)
     }
 
     private static func c(_ prefix: String, _ resource: String, _ group: String) -> BuiltinResources.Entry {
-        BuiltinResources.Entry(prefix: prefix, groupResource: GroupResource(group: group, resource: resource), scope: .cluster)
+        BuiltinResources.c(prefix, resource, group)
     }
 
     /// The etcd prefix both servers run with (`--etcd-prefix=openshift.io`).
