@@ -9,7 +9,8 @@ let commit = ProcessInfo.processInfo.environment["ATREST_GIT_COMMIT"].flatMap { 
 } ?? "unknown"
 
 /// Layers, each a module; dependencies point one way:
-/// atrest (CLI) -> Report -> Audit -> Encryption / Index -> Dump.
+/// atrest (CLI) -> Report -> Audit -> Encryption / Index -> Dump, and
+/// atrest (CLI) -> KMS -> Encryption: only the CLI knows that plugins speak gRPC.
 let package = Package(
     name: "atrest",
     products: [
@@ -19,6 +20,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        // KMS plugins (docs/kms.md): gRPC over HTTP/2 on a unix socket, without TLS.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", exact: "1.46.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", path: "Sources/CShims/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -33,9 +40,24 @@ let package = Package(
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
         .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),
         .target(name: "AtRestReport", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump"], path: "Sources/AtRest/Report"),
+        .target(
+            name: "AtRestKMS",
+            dependencies: [
+                "AtRestEncryption",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ],
+            path: "Sources/AtRest/KMS",
+            // The generated code imports gRPC plainly; nothing of gRPC may leave this module.
+            swiftSettings: [.enableUpcomingFeature("InternalImportsByDefault")]
+        ),
         .executableTarget(
             name: "atrest",
-            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", "CBuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtRestReport", "AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", "AtRestKMS", "CBuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/atrest"
         ),
 

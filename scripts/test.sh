@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The KMS tests run real plugins in Python with grpcio (testdata/kms/requirements.txt).
+ATREST_TEST_PYTHON=$(scripts/lib/test-python.sh)
+export ATREST_TEST_PYTHON
 # `atrest --version` names the commit (Package.swift).
 ATREST_GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 export ATREST_GIT_COMMIT

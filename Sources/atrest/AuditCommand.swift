@@ -12,7 +12,7 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Check every entry against an EncryptionConfiguration: can the apiserver read it, and is it stored as written today?",
         discussion: """
-            Verdicts: current, stale, unencrypted, undecryptable, unverifiable (KMS), exempt. \
+            Verdicts: current, stale, unencrypted, undecryptable, unverifiable (KMS, unless --kms asks the plugins), exempt. \
             Exit status: 0 nothing to report; 1 findings (by default any undecryptable or unencrypted entry; \
             see --fail-on and --exit-zero); 2 usage, configuration or input error; 3 nothing was audited; \
             4 no findings, but the input was salvaged (--salvage): results are partial.
@@ -27,6 +27,8 @@ struct AuditCommand: ParsableCommand {
     var configPaths: [String] = []
 
     @OptionGroup var kubernetes: KubernetesRulesOptions
+
+    @OptionGroup var kms: KMSOptions
 
     @Option(name: .customLong("etcd-prefix"),
             help: "The apiserver's --etcd-prefix; repeatable, each audited and reported on its own (OpenShift: /kubernetes.io and /openshift.io).")
@@ -80,10 +82,11 @@ struct AuditCommand: ParsableCommand {
         let configuration = try ConfigurationInput.load(configPath, rules: rules)
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
+        let session = try kms.session(for: [configuration], rules: rules)
         // Keep the entries the chosen rendering names one by one; count the rest.
-        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)))
+        let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)), kms: session)
         if let streamed = try streamedAudit(auditor) {
-            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile, rules: rules)
+            try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile, rules: rules, kms: session)
             return
         }
         try input.withIndex { index in
@@ -95,11 +98,11 @@ struct AuditCommand: ParsableCommand {
             var historyAudit: HistoryAudit?
             var keyUsage: KeyUsage?
             if history {
-                historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver))
+                historyAudit = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: configuration, resolver: resolver, kms: session))
                 keyUsage = try KeyUsage(index: index, configuration: configuration)
             }
             try finish(result: result, provenance: index.provenance, resolver: resolver, configFile: configFile, rules: rules,
-                       history: historyAudit, keyUsage: keyUsage, stdout: stdout)
+                       history: historyAudit, keyUsage: keyUsage, kms: session, stdout: stdout)
         }
     }
 
@@ -125,6 +128,7 @@ struct AuditCommand: ParsableCommand {
     /// 3 when any prefix has nothing under it, else 1 on findings, else 4 when salvaged.
     private func runSeveral(rules: KubernetesRules) throws {
         let loaded = try audits.map { (prefix: $0.prefix, configuration: try ConfigurationInput.load($0.config, rules: rules), file: ConfigurationInput.file($0.config)) }
+        let session = try kms.session(for: loaded.map(\.configuration), rules: rules)
         try input.withIndex { index in
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
@@ -133,18 +137,20 @@ struct AuditCommand: ParsableCommand {
             var reports: [AuditReport] = []
             for audit in loaded {
                 let resolver = ResourceResolver(etcdPrefix: audit.prefix)
-                let auditor = Auditor(configuration: audit.configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)))
+                let auditor = Auditor(configuration: audit.configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)), kms: session)
                 let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
                 var report = AuditReport(provenance: index.provenance, configurationPath: audit.file.path, configurationSHA256: audit.file.sha256,
                                          etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result)
                 if history {
-                    report.history = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: audit.configuration, resolver: resolver))
+                    report.history = try HistoryAudit(index: index, auditor: EntryAuditor(configuration: audit.configuration, resolver: resolver, kms: session))
                     report.keyUsage = try KeyUsage(index: index, configuration: audit.configuration)
                 }
                 report.failOn = Set(failOn)
                 report.kubernetesRules = rules
+                report.kms = session
                 reports.append(report)
             }
+            try KMSOptions.checkNoFailure(session)
             switch output {
             case .json: stdout.write(AuditReport.json(reports))
             case .jsonl: break
@@ -164,12 +170,16 @@ struct AuditCommand: ParsableCommand {
 
     /// Prints the report and sets the exit status.
     private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
-                        rules: KubernetesRules, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, stdout: StandardOutput = StandardOutput()) throws {
+                        rules: KubernetesRules, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, kms session: KMSSession? = nil,
+                        stdout: StandardOutput = StandardOutput()) throws {
+        // Streamed JSONL lines are out already; nothing else is printed for a failed run.
+        try KMSOptions.checkNoFailure(session)
         var report = AuditReport(provenance: provenance, configurationPath: configFile.path, configurationSHA256: configFile.sha256,
                                  etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), result: result,
                                  history: history, keyUsage: keyUsage)
         report.failOn = Set(failOn)
         report.kubernetesRules = rules
+        report.kms = session
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {

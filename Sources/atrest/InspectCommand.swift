@@ -63,6 +63,8 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var kubernetes: KubernetesRulesOptions
 
+    @OptionGroup var kms: KMSOptions
+
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
@@ -99,7 +101,15 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         var configuration: EncryptionConfiguration?
-        if let configPath { configuration = try ConfigurationInput.load(configPath, rules: try kubernetes.rules()) }
+        var session: KMSSession?
+        if let configPath {
+            let rules = try kubernetes.rules()
+            let loaded = try ConfigurationInput.load(configPath, rules: rules)
+            configuration = loaded
+            session = try kms.session(for: [loaded], rules: rules)
+        } else if askedForKMS {
+            throw CommandFailure(message: "--kms, --kms-endpoint and --kms-key-id need --config FILE: the KMS providers come from the configuration")
+        }
         try withIndex { index in
             let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
             let hasHistory = index.provenance.counts.revisions > 0
@@ -169,10 +179,13 @@ struct InspectCommand: ParsableCommand {
                 }
                 if shown > 0 { stdout.write(Self.separator) }
                 shown += 1
-                let report = InspectReport(entry: entry, shownRevision: revision.map { Revision(main: $0, sub: 0) },
+                var report = InspectReport(entry: entry, shownRevision: revision.map { Revision(main: $0, sub: 0) },
                                            history: hasHistory ? (history[key]?.revisions ?? []) : nil, resolver: resolver,
                                            configuration: configuration, configurationName: configPath, decrypt: decrypt, reveal: reveal)
-                stdout.write(report.text())
+                report.kms = session
+                let text = report.text()
+                try KMSOptions.checkNoFailure(session)
+                stdout.write(text)
             }
             if moreUnderPrefix > 0 {
                 stdout.write("\n... and \(moreUnderPrefix) more key\(moreUnderPrefix == 1 ? "" : "s") under \(EscapedBytes.string(Array((prefix ?? "").utf8))) (--limit \(limit))\n")
@@ -181,6 +194,8 @@ struct InspectCommand: ParsableCommand {
             if missing || (prefix != nil && keys.isEmpty) { throw ExitCode(1) }
         }
     }
+
+    private var askedForKMS: Bool { kms.askPlugins || !kms.endpoints.isEmpty || !kms.keyIDs.isEmpty }
 
     private static let separator = "\n" + String(repeating: "-", count: 78) + "\n\n"
 

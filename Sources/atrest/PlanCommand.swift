@@ -48,6 +48,8 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var kubernetes: KubernetesRulesOptions
 
+    @OptionGroup var kms: KMSOptions
+
     @Option(name: .customLong("etcd-prefix"), help: "The apiserver's --etcd-prefix (OpenShift: /kubernetes.io).")
     var etcdPrefix = "/registry"
 
@@ -78,9 +80,13 @@ struct PlanCommand: ParsableCommand {
     private func plan(current currentPath: String, proposed proposedPath: String) throws {
         let rules = try kubernetes.rules()
         let current = try ConfigurationInput.load(currentPath, rules: rules), proposed = try ConfigurationInput.load(proposedPath, rules: rules)
+        let session = try kms.session(for: [current, proposed], rules: rules)
         try input.withIndex { index in
             let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
-            let analysis = try PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit).run(index)
+            var analyzer = PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit)
+            analyzer.kms = session
+            let analysis = try analyzer.run(index)
+            try KMSOptions.checkNoFailure(session)
             var report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
                                     current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
             report.kubernetesRules = rules

@@ -345,8 +345,20 @@ public final class EtcdServer {
             cArgs.forEach { $0?.deallocate() }
             cEnv.forEach { free($0) }
         }
+        // The test process may block or ignore signals; the child must get SIGTERM
+        // as a daemon expects it, or stopping it waits for the SIGKILL fallback.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), terminating = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&terminating)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&terminating, signal) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &terminating)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, cArgs[0]!, &actions, nil, cArgs, cEnv)
+        let rc = posix_spawn(&pid, cArgs[0]!, &actions, &attributes, cArgs, cEnv)
         guard rc == 0 else {
             throw Failure("posix_spawn \(String(decoding: argv[0], as: UTF8.self)): errno \(rc)")
         }

@@ -50,6 +50,8 @@ public struct AuditReport: Sendable {
     public var keyUsage: KeyUsage?
     /// The release whose rules the configuration was loaded under (`--kube-version`, `--feature-gates`).
     public var kubernetesRules: KubernetesRules = .newest
+    /// With `--kms` or `--kms-key-id`: the KMS providers, their current key IDs and the plugin calls made.
+    public var kms: KMSSession?
 
     public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String,
                 result: AuditResult, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil) {
@@ -134,7 +136,11 @@ public struct AuditReport: Sendable {
                          "entriesStillUsingIt": .int($0.entries),
                          "undecryptableWithItsName": .int($0.unreadable), "safe": .bool($0.canRemove)])
             }),
-        ])
+        ].merging(kms == nil ? [:] : ["kmsKeyIDRetirement": .array(r.kmsKeyIDs.map {
+            .object(["provider": .string($0.provider), "keyID": .string($0.keyID), "current": $0.isCurrent.map(JSONValue.bool) ?? .null,
+                     "entriesStillUsingIt": .int($0.entries), "undecryptableUnderIt": .int($0.undecryptable),
+                     "verified": .bool($0.verified), "safe": .bool($0.canRetire)])
+        })]) { $1 })
         var members: [String: JSONValue] = [
             "apiVersion": .string(Self.apiVersion),
             "kind": .string("Audit"),
@@ -150,6 +156,7 @@ public struct AuditReport: Sendable {
         ]
         if let history { members["history"] = Self.json(history) }
         if let keyUsage { members["keyUsage"] = Self.json(keyUsage) }
+        if let kms { members["kms"] = Self.json(kms) }
         return JSONValue.object(members)
     }
 
@@ -249,10 +256,7 @@ public struct AuditReport: Sendable {
         out += "\nBy provider and key\n"
         var storage = TextTable([("STORED AS", .left)] + shown.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
         for key in s.byStorage.keys.sorted() {
-            var label = key.storage == "plaintext" ? "plaintext (identity)" : key.provider
-            if let version = key.kmsVersion { label += " \(version)" }
-            if let name = key.keyName { label += " \(name)" }
-            storage.add([label] + shown.map { Human.count(s.byStorage[key]?[$0] ?? 0) })
+            storage.add([Self.storageLabel(key)] + shown.map { Human.count(s.byStorage[key]?[$0] ?? 0) })
         }
         out += storage.render()
         if !s.undecryptable.isEmpty {
@@ -264,6 +268,7 @@ public struct AuditReport: Sendable {
                 out += "  ... and \(Human.count(s.undecryptable.count - Self.textListLimit)) more (--output jsonl lists every entry)\n"
             }
         }
+        if let kms { out += kmsText(kms) }
         if let history { out += Self.text(history) }
         if let keyUsage { out += KeyUsageText.render(keyUsage) }
         return out

@@ -71,6 +71,9 @@ public struct PlanAnalyzer {
     public let resolver: ResourceResolver
     /// Examples kept per transition (`--limit`).
     public var exampleLimit: Int
+    /// The KMS plugins asked (`--kms`), shared by both configurations: a provider of the
+    /// same name reads through the same plugin before and after the change.
+    public var kms: KMSSession?
 
     public init(current: EncryptionConfiguration, proposed: EncryptionConfiguration,
                 resolver: ResourceResolver = ResourceResolver(), exampleLimit: Int = 10) {
@@ -111,8 +114,8 @@ public struct PlanAnalyzer {
         var namespaces: [String: Set<String>] = [:]
 
         init(_ analyzer: PlanAnalyzer) {
-            currentAuditor = EntryAuditor(configuration: analyzer.current, resolver: analyzer.resolver)
-            proposedAuditor = EntryAuditor(configuration: analyzer.proposed, resolver: analyzer.resolver)
+            currentAuditor = EntryAuditor(configuration: analyzer.current, resolver: analyzer.resolver, kms: analyzer.kms)
+            proposedAuditor = EntryAuditor(configuration: analyzer.proposed, resolver: analyzer.resolver, kms: analyzer.kms)
             exampleLimit = max(0, analyzer.exampleLimit)
         }
 

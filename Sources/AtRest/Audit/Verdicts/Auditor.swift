@@ -10,12 +10,15 @@ public struct Auditor: Sendable {
     public let resolver: ResourceResolver
     /// Verdicts whose entries are kept one by one in the summary (undecryptable always is).
     public var keptVerdicts: Set<Verdict>
+    /// The KMS plugins asked (`--kms`) and the current key IDs known, shared by every thread.
+    public var kms: KMSSession?
 
     public init(configuration: EncryptionConfiguration, resolver: ResourceResolver,
-                keeping keptVerdicts: Set<Verdict> = [.undecryptable, .unencrypted]) {
+                keeping keptVerdicts: Set<Verdict> = [.undecryptable, .unencrypted], kms: KMSSession? = nil) {
         self.configuration = configuration
         self.resolver = resolver
         self.keptVerdicts = keptVerdicts
+        self.kms = kms
     }
 
     /// Audits every live entry in key order. `each`, when given, sees every verdict
@@ -51,12 +54,12 @@ public struct Auditor: Sendable {
     /// The result of a finished fold over every entry.
     func result(of fold: AuditFold) -> AuditResult {
         let (summary, outside) = fold.finished()
-        return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration))
+        return AuditResult(summary: summary, outsidePrefix: outside, readiness: Readiness(summary: summary, configuration: configuration, kms: kms))
     }
 
     /// A fold with an auditor of its own (decryption contexts are per thread).
     func makeFold(namingEveryKey: Bool = false) -> AuditFold {
-        AuditFold(auditor: EntryAuditor(configuration: configuration, resolver: resolver), keeping: keptVerdicts, namingEveryKey: namingEveryKey)
+        AuditFold(auditor: EntryAuditor(configuration: configuration, resolver: resolver, kms: kms), keeping: keptVerdicts, namingEveryKey: namingEveryKey)
     }
 
     /// One scan over the live entries in `from..<until`.
@@ -109,6 +112,25 @@ public struct Readiness: Sendable, Hashable {
     public var identityRemovalExamples: [String]
     /// One answer per key that is not its rule's writing key.
     public var keys: [KeyRemoval]
+    /// One answer per KMS v2 key ID that values are stored under.
+    public var kmsKeyIDs: [KMSKeyIDRetirement] = []
+
+    /// Whether the KEK behind a KMS v2 key ID can be retired in the plugin.
+    public struct KMSKeyIDRetirement: Sendable, Hashable {
+        /// The KMS provider's name.
+        public var provider: String
+        public var keyID: String
+        /// Whether the plugin writes with it now (`Status`, or `--kms-key-id`); `nil` when unknown.
+        public var isCurrent: Bool?
+        /// Values stored under it that are not already undecryptable: the plugin needs the
+        /// key ID to unwrap them, so retiring it makes each one unreadable.
+        public var entries: Int
+        /// Values stored under it that no provider reads today.
+        public var undecryptable: Int
+        /// Whether the values were read through the plugin, not only counted.
+        public var verified: Bool
+        public var canRetire: Bool { entries == 0 && isCurrent != true }
+    }
 
     /// Whether a configured key can be removed now.
     public struct KeyRemoval: Sendable, Hashable {
@@ -122,7 +144,7 @@ public struct Readiness: Sendable, Hashable {
         public var canRemove: Bool { entries == 0 }
     }
 
-    init(summary: AuditSummary, configuration: EncryptionConfiguration) {
+    init(summary: AuditSummary, configuration: EncryptionConfiguration, kms: KMSSession? = nil) {
         identityRemoval = summary.readByIdentity.values.reduce(0, +)
         identityRemovalByResource = summary.readByIdentity
         identityRemovalExamples = summary.readByIdentityExamples.sorted()
@@ -144,6 +166,39 @@ public struct Readiness: Sendable, Hashable {
         keys = candidates.subtracting(writers).sorted().map { key in
             KeyRemoval(provider: key.provider, keyName: key.keyName, entries: summary.readByKey[key] ?? 0,
                        unreadable: summary.claimedByKey[key] ?? 0)
+        }
+        kmsKeyIDs = Self.kmsKeyIDs(summary: summary, kms: kms)
+    }
+
+    /// Every key ID that KMS v2 values are stored under, and the plugin's current
+    /// one even when nothing uses it yet, with the values that depend on each.
+    /// Asked only with a session (`--kms` or `--kms-key-id`): without one nothing says
+    /// which key ID is current, and the answers would change every report that has KMS values.
+    static func kmsKeyIDs(summary: AuditSummary, kms: KMSSession?) -> [KMSKeyIDRetirement] {
+        guard let kms else { return [] }
+        struct ProviderKeyID: Hashable, Comparable {
+            var provider: String, keyID: String
+            static func < (a: Self, b: Self) -> Bool { (a.provider, a.keyID) < (b.provider, b.keyID) }
+        }
+        var counts: [ProviderKeyID: (entries: Int, undecryptable: Int)] = [:]
+        for (storage, verdicts) in summary.byStorage where storage.provider == "kms" && storage.kmsVersion == "v2" {
+            guard let provider = storage.keyName, let keyID = storage.kmsKeyID else { continue }
+            let undecryptable = verdicts[.undecryptable] ?? 0
+            let all = verdicts.values.reduce(0, +)
+            counts[ProviderKeyID(provider: provider, keyID: keyID), default: (0, 0)].entries += all - undecryptable
+            counts[ProviderKeyID(provider: provider, keyID: keyID), default: (0, 0)].undecryptable += undecryptable
+        }
+        for (name, provider) in kms.providers where provider.apiVersion == .v2 {
+            if let current = provider.currentKeyID, counts[ProviderKeyID(provider: name, keyID: current)] == nil {
+                counts[ProviderKeyID(provider: name, keyID: current)] = (0, 0)
+            }
+        }
+        return counts.keys.sorted().map { key in
+            let provider = kms.providers[key.provider]
+            let current = provider?.currentKeyID.map { $0 == key.keyID }
+            return KMSKeyIDRetirement(provider: key.provider, keyID: key.keyID, isCurrent: current,
+                                      entries: counts[key]?.entries ?? 0, undecryptable: counts[key]?.undecryptable ?? 0,
+                                      verified: provider?.plugin != nil)
         }
     }
 }

@@ -13,7 +13,7 @@ public enum ReadOutcome: Sendable {
     case plaintext(SecretBytes, readBy: EntryAudit.ReadPosition?)
     /// Decrypted by a configured static key.
     case decrypted(SecretBytes, readBy: EntryAudit.ReadPosition)
-    /// A KMS provider of the rule claims it; no KMS can be reached offline.
+    /// A KMS provider of the rule claims it, and its plugin is not asked.
     case kms(readBy: EntryAudit.ReadPosition)
     /// No provider of the rule reads it; why, provider by provider.
     case unreadable([String])
@@ -42,6 +42,9 @@ extension EntryAuditor {
             return .plaintext(SecretBytes(Array(value)), readBy: entry.position)
         case .kms(let index):
             return .kms(readBy: chain.entries[index].position)
+        case .kmsRead(let index, _, let decrypted):
+            guard let decrypted else { return .unreadable(["the plugin's answer was not kept"]) }
+            return .decrypted(decrypted, readBy: chain.entries[index].position)
         case .failed(let reasons):
             return .unreadable(reasons)
         }

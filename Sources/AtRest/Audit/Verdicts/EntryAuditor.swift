@@ -9,14 +9,17 @@ import AtRestIndex
 public final class EntryAuditor {
     public let configuration: EncryptionConfiguration
     public let resolver: ResourceResolver
+    /// The KMS plugins asked (`--kms`) and the current key IDs known, if any.
+    public let kms: KMSSession?
     private var chains: [GroupResource: ProviderChain] = [:]
     /// The last chain asked for: keys arrive in order, so nearly every entry asks
     /// for the same resource as the one before.
     private var lastChain: (groupResource: GroupResource, chain: ProviderChain)?
 
-    public init(configuration: EncryptionConfiguration, resolver: ResourceResolver) {
+    public init(configuration: EncryptionConfiguration, resolver: ResourceResolver, kms: KMSSession? = nil) {
         self.configuration = configuration
         self.resolver = resolver
+        self.kms = kms
     }
 
     /// The verdict for one entry; `nil` when the key is outside the prefix.
@@ -73,7 +76,27 @@ public final class EntryAuditor {
             audit.setStorage(classifying: value)
             audit.readBy = entry.position
             audit.verdict = .unverifiable
-            audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); a KMS cannot be reached offline"
+            audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); its plugin is not asked (--kms asks it)"
+            // `--kms-key-id` says which key ID writes now, so staleness by key ID is known offline.
+            if let stored = audit.kmsKeyID, let name = entry.keyName, let current = kms?.providers[name]?.currentKeyID, stored != current {
+                audit.reason += "; stored under key ID \"\(stored)\", not the current \"\(current)\": stale once readable"
+            }
+        case .kmsRead(let index, let staleness, _):
+            let entry = chain.entries[index]
+            audit.setStorage(classifying: value)
+            audit.readBy = entry.position
+            let through = "read by \(entry.label) through its plugin" + (audit.kmsKeyID.map { " (key ID \"\($0)\")" } ?? "")
+            if index != 0 {
+                audit.verdict = .stale
+                audit.reason = "\(through), not by the first provider and key (\(chain.entries[0].label))"
+                    + (staleness.map { "; \($0.reason(writesSeed: kms?.writesSeed ?? true))" } ?? "")
+            } else if let staleness {
+                audit.verdict = .stale
+                audit.reason = "\(through); \(staleness.reason(writesSeed: kms?.writesSeed ?? true))"
+            } else {
+                audit.verdict = .current
+                audit.reason = through
+            }
         case .failed(let reasons):
             audit.setStorage(classifying: value)
             audit.verdict = .undecryptable
@@ -98,7 +121,7 @@ public final class EntryAuditor {
     func chain(for groupResource: GroupResource) -> ProviderChain {
         if let last = lastChain, last.groupResource == groupResource { return last.chain }
         let chain = chains[groupResource] ?? {
-            let made = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource))
+            let made = ProviderChain(providers: configuration.providers(forGroup: groupResource.group, resource: groupResource.resource), kms: kms)
             chains[groupResource] = made
             return made
         }()
@@ -123,5 +146,20 @@ extension EntryAudit {
         resource = key.groupResource.resource
         namespace = key.namespace
         name = key.name
+    }
+}
+
+extension KMSSession.Staleness {
+    /// Why a rewrite would change a readable KMS value, as a verdict's reason says it.
+    func reason(writesSeed: Bool) -> String {
+        switch self {
+        case .keyID(let stored, let current):
+            return "not the current key ID: the plugin writes with \"\(current)\", a rewrite would use it instead of \"\(stored)\""
+        case .sourceType(let stored):
+            let written = writesSeed ? "a seed (HKDF_SHA256_XNONCE_AES_GCM_SEED)" : "a DEK (AES_GCM_KEY)"
+            return "its DEK source is \(stored.name); the apiserver writes \(written)"
+        case .cbc:
+            return "its data is AES-CBC (written before Kubernetes 1.25); the apiserver writes AES-GCM"
+        }
     }
 }

@@ -6,14 +6,15 @@ import AtRestEncryption
 /// (`pkg/server/options/encryptionconfig/config.go`): every provider in order,
 /// keyed providers expanded to one prefix per key
 /// (`k8s:enc:<provider>:v1:<keyName>:`), KMS as `k8s:enc:kms:v1|v2:<name>:`, and
-/// identity with the empty prefix.
+/// identity with the empty prefix. KMS values are read through the run's
+/// `KMSSession` when it asks their plugin (`--kms`), and are unverifiable otherwise.
 ///
 /// Holds decryption contexts (OpenSSL state): not thread-safe, one per thread.
 final class ProviderChain {
     enum Reader {
         case identity
         case keyed(ProviderDecryptor)
-        case kms(version: String)
+        case kms(name: String, version: KMSConfiguration.APIVersion)
         /// A key that could not be loaded (bad length): it reads nothing.
         case unusable(DecryptionFailure)
     }
@@ -33,8 +34,12 @@ final class ProviderChain {
             isIdentity ? ("plaintext", providerType, nil) : ("encrypted", providerType, keyName)
         }
 
-        /// `aesgcm key "key1"`, as reasons name it.
-        var label: String { keyName.map { "\(providerType) key \"\($0)\"" } ?? providerType }
+        /// `aesgcm key "key1"`, `kms provider "vault"`, as reasons name it.
+        var label: String {
+            guard let keyName else { return providerType }
+            if case .kms = reader { return "kms provider \"\(keyName)\"" }
+            return "\(providerType) key \"\(keyName)\""
+        }
 
         /// Where this entry sits, as reported with a verdict.
         var position: EntryAudit.ReadPosition {
@@ -52,6 +57,8 @@ final class ProviderChain {
     private var readVerdicts: [(verdict: Verdict, reason: String)?]
     /// Where values are decrypted to be authenticated (nothing of them is kept).
     private let scratch = ScratchBuffer()
+    /// The plugins asked for KMS values, if any.
+    let kms: KMSSession?
 
     /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
     func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
@@ -61,7 +68,8 @@ final class ProviderChain {
         return made
     }
 
-    init(providers: [ProviderConfiguration]) {
+    init(providers: [ProviderConfiguration], kms: KMSSession? = nil) {
+        self.kms = kms
         firstProviderEncrypts = providers.first?.encrypts ?? false
         var entries: [Entry] = []
         for (index, provider) in providers.enumerated() {
@@ -82,9 +90,9 @@ final class ProviderChain {
                                          prefix: prefix, reader: reader))
                 }
             case .kms(let kms):
-                let version = kms.apiVersion.rawValue
                 entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
-                                     prefix: Array("k8s:enc:kms:\(version):\(kms.name):".utf8), reader: .kms(version: version)))
+                                     prefix: Array("k8s:enc:kms:\(kms.apiVersion.rawValue):\(kms.name):".utf8),
+                                     reader: .kms(name: kms.name, version: kms.apiVersion)))
             }
         }
         self.entries = entries
@@ -97,8 +105,11 @@ final class ProviderChain {
         /// Read (decrypted, or plaintext through identity) by `entries[index]`;
         /// the decrypted bytes when they were asked for and a key decrypted them.
         case read(index: Int, decrypted: SecretBytes?)
-        /// A KMS provider of the list matches the prefix; it cannot be run offline.
+        /// A KMS provider of the list matches the prefix and its plugin is not asked.
         case kms(index: Int)
+        /// Read through its KMS plugin by `entries[index]`; why a rewrite would change
+        /// it, and the plaintext when it was asked for.
+        case kmsRead(index: Int, staleness: KMSSession.Staleness?, decrypted: SecretBytes?)
         /// Nothing read it; the reasons of every provider that tried, in order.
         case failed([String])
     }
@@ -123,8 +134,14 @@ final class ProviderChain {
                         return .read(index: index, decrypted: nil)
                     }
                     return .read(index: index, decrypted: try decryptor.decrypt(payload, etcdKey: etcdKey))
-                case .kms:
-                    return .kms(index: index)
+                case .kms(let name, _):
+                    guard let kms, kms.reads(name) else { return .kms(index: index) }
+                    switch kms.read(value, payload: payload, provider: name, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext) {
+                    case .read(let staleness, let plaintext):
+                        return .kmsRead(index: index, staleness: staleness, decrypted: plaintext)
+                    case .failed(let reason):
+                        reasons.append("\(entry.label): \(reason)")
+                    }
                 case .unusable(let failure):
                     reasons.append("\(entry.label): key unusable: \(failure)")
                 }

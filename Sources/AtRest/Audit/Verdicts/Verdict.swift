@@ -12,7 +12,7 @@ public enum Verdict: String, Sendable, Hashable, Codable, CaseIterable, Comparab
     case unencrypted
     /// No provider of the rule reads it: the apiserver fails on it.
     case undecryptable
-    /// Stored by a KMS provider the rule lists; a KMS cannot be reached offline.
+    /// Stored by a KMS provider the rule lists whose plugin is not asked (`--kms` asks it).
     case unverifiable
     /// A key the apiserver never passes through a transformer.
     case exempt

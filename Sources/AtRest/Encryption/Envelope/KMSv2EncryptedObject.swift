@@ -1,13 +1,22 @@
 import AtRestDump
 
 /// The KMS v2 envelope (`pkg/storage/value/encrypt/envelope/kmsv2/v2/api.proto`).
-/// Parsed to report the key ID and DEK source; the data cannot be decrypted offline.
+/// Parsed to report the key ID and DEK source; reading the data needs the plugin (`KMSSession`).
 public struct KMSv2EncryptedObject: Sendable, Hashable {
     /// `EncryptedDEKSourceType`; proto3 omits 0, so an absent field means `aesGCMKey`.
     public enum DEKSourceType: Sendable, Hashable {
         case aesGCMKey
         case hkdfSHA256XNonceAESGCMSeed
         case unknown(UInt64)
+
+        /// Upstream's enum name: `AES_GCM_KEY`, `HKDF_SHA256_XNONCE_AES_GCM_SEED`.
+        public var name: String {
+            switch self {
+            case .aesGCMKey: return "AES_GCM_KEY"
+            case .hkdfSHA256XNonceAESGCMSeed: return "HKDF_SHA256_XNONCE_AES_GCM_SEED"
+            case .unknown(let raw): return "unknown type \(raw)"
+            }
+        }
     }
 
     public var keyID: String

@@ -50,6 +50,8 @@ public struct InspectReport {
     public var configurationName: String?
     public var decrypt: Bool
     public var reveal: Bool
+    /// The KMS plugins asked (`--kms`), if any: KMS values are then read, not only described.
+    public var kms: KMSSession?
 
     public init(entry: KeyValue, shownRevision: Revision? = nil, history: [InspectedRevision]? = nil, resolver: ResourceResolver,
                 configuration: EncryptionConfiguration? = nil, configurationName: String? = nil, decrypt: Bool = false, reveal: Bool = false) {
@@ -193,7 +195,7 @@ public struct InspectReport {
 
     private func configurationText(_ configuration: EncryptionConfiguration) -> String {
         var out = "\nconfiguration\(configurationName.map { "  \($0)" } ?? "")\n"
-        let auditor = EntryAuditor(configuration: configuration, resolver: resolver)
+        let auditor = EntryAuditor(configuration: configuration, resolver: resolver, kms: kms)
         let (audit, outcome) = entry.key.withUnsafeBytes { key in
             entry.value.withUnsafeBytes { value in
                 (auditor.audit(key: key, value: value), decrypt ? auditor.readPlaintext(key: key, value: value) : nil)
@@ -229,10 +231,14 @@ public struct InspectReport {
             out += "  cannot be read with this configuration:\n"
             for reason in reasons { out += "    \(reason)\n" }
         case .kms(let position):
-            out += "  stored by KMS provider \"\(position.keyName ?? "")\": a KMS cannot be reached offline, so atrest cannot decrypt it\n"
+            out += "  stored by KMS provider \"\(position.keyName ?? "")\": its plugin is not asked, so atrest cannot decrypt it (--kms asks it)\n"
             out += kmsText()
         case .plaintext(let secret, _):
             out += "  stored unencrypted (no decryption needed)\n"
+            out += envelopeText(secret)
+        case .decrypted(let secret, let position) where position.providerType == "kms":
+            out += "  decrypted with the DEK from KMS provider \"\(position.keyName ?? "")\"'s plugin (provider \(position.provider + 1))\n"
+            out += kmsText()
             out += envelopeText(secret)
         case .decrypted(let secret, let position):
             out += "  decrypted with \(position.providerType) key \"\(position.keyName ?? "")\" (provider \(position.provider + 1), key \(position.key + 1))\n"

@@ -47,7 +47,7 @@ extension AuditReport {
             answers.append(ReadinessAnswer(id: "key:\(key.provider):\(key.keyName)", safe: key.canRemove, subject: subject,
                                            sentence: sentence, entries: key.entries))
         }
-        return answers
+        return answers + kmsReadinessAnswers
     }
 
     /// The verdicts that occur at all, in `Verdict` order: the columns of every per-resource table.

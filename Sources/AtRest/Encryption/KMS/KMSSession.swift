@@ -1,0 +1,226 @@
+import Synchronization
+
+/// The KMS providers of one run, shared by every auditing thread: which plugins
+/// can be asked, the key ID each writes with now, and what was unwrapped so far.
+///
+/// It reads KMS values as the apiserver does (k8s.io/apiserver
+/// `pkg/storage/value/encrypt/envelope/kmsv2/envelope.go` and, for v1,
+/// `pkg/storage/value/encrypt/envelope/envelope.go` with the transformers of
+/// `pkg/server/options/encryptionconfig/config.go`): unwrap the DEK or DEK source
+/// through the plugin, once per distinct source, keyed as the apiserver's cache is,
+/// then decrypt locally.
+public final class KMSSession: Sendable {
+    /// One KMS provider of the configuration, by name.
+    public struct Provider: Sendable {
+        public var apiVersion: KMSConfiguration.APIVersion
+        /// Asked when present (`--kms`); without it the provider's values stay unverifiable.
+        public var plugin: (any KMSPlugin)?
+        /// v2: the key ID the plugin writes with now, from `Status` or `--kms-key-id`.
+        public var currentKeyID: String?
+
+        public init(apiVersion: KMSConfiguration.APIVersion, plugin: (any KMSPlugin)?, currentKeyID: String?) {
+            self.apiVersion = apiVersion
+            self.plugin = plugin
+            self.currentKeyID = currentKeyID
+        }
+    }
+
+    /// Calls made for one provider and key ID (v1: an empty key ID).
+    public struct CallCount: Sendable, Hashable, Comparable {
+        public var provider: String
+        public var keyID: String
+        /// Distinct DEK sources (v1: wrapped DEKs) met.
+        public var distinctSources = 0
+        /// `Decrypt` calls sent: one per distinct source.
+        public var decryptCalls = 0
+        /// Of those, the ones the plugin refused.
+        public var refused = 0
+
+        public static func < (a: CallCount, b: CallCount) -> Bool { (a.provider, a.keyID) < (b.provider, b.keyID) }
+    }
+
+    /// A plugin that stopped answering: the run cannot give verdicts for its values.
+    public struct Failure: Error, Sendable, Hashable {
+        public var provider: String
+        public var endpoint: String
+        public var error: KMSPluginError
+    }
+
+    public let providers: [String: Provider]
+    /// The DEK source type the apiserver writes today (`KMSv2KDF`: a seed from 1.29).
+    public let writesSeed: Bool
+
+    private struct State {
+        /// Unwrapped sources by cache key; refusals are kept too, so each source costs one call.
+        var unwrapped: [[UInt8]: Result<SecretBytes, KMSPluginError>] = [:]
+        var counts: [CallKey: CallCount] = [:]
+        var failure: Failure?
+    }
+    private struct CallKey: Hashable { var provider: String; var keyID: String }
+    private let state = Mutex(State())
+
+    public init(providers: [String: Provider], writesSeed: Bool) {
+        self.providers = providers
+        self.writesSeed = writesSeed
+    }
+
+    /// Whether values of `provider` can be read (its plugin is asked).
+    public func reads(_ provider: String) -> Bool { providers[provider]?.plugin != nil }
+
+    /// The first plugin that stopped answering, if one did: the run's verdicts are then incomplete.
+    public var failure: Failure? { state.withLock { $0.failure } }
+
+    /// Calls per provider and key ID, sorted.
+    public var callCounts: [CallCount] { state.withLock { $0.counts.values.sorted() } }
+
+    /// How a KMS value read, or why not.
+    public enum Read: Sendable {
+        /// Decrypted (the plaintext only when asked for); `stale` says why a rewrite would change it.
+        case read(stale: Staleness?, plaintext: SecretBytes?)
+        /// The provider's read fails; the reason, as a verdict gives it.
+        case failed(String)
+    }
+
+    /// Why a readable KMS value is not stored as the apiserver writes today.
+    public enum Staleness: Sendable, Hashable {
+        /// v2: under another key ID than the plugin's current one.
+        case keyID(stored: String, current: String)
+        /// v2: a DEK (`AES_GCM_KEY`) where the apiserver writes seeds, or the reverse.
+        case sourceType(stored: KMSv2EncryptedObject.DEKSourceType)
+        /// v1: AES-CBC data, written before Kubernetes 1.25; read by the fallback transformer.
+        case cbc
+    }
+
+    /// Reads a value that carries `provider`'s prefix. `payload` follows the prefix;
+    /// `etcdKey` is the full key, the data's additional authenticated data.
+    public func read(_ value: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, provider name: String,
+                     etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
+        guard let provider = providers[name], let plugin = provider.plugin else {
+            return .failed("KMS provider \"\(name)\" is not asked")
+        }
+        switch provider.apiVersion {
+        case .v2: return readV2(value, provider: name, currentKeyID: provider.currentKeyID, plugin: plugin, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext)
+        case .v1: return readV1(payload, provider: name, plugin: plugin, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext)
+        }
+    }
+
+    private func readV2(_ value: UnsafeRawBufferPointer, provider: String, currentKeyID: String?, plugin: any KMSPlugin,
+                        etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
+        // `doDecode`: the protobuf must parse and pass `ValidateEncryptedObject`.
+        guard let stored = KMSv2Data.StoredValue(etcdValue: value) else {
+            return .failed("not an EncryptedObject the apiserver accepts (ValidateEncryptedObject)")
+        }
+        let object = stored.object
+        if case .unknown(let raw) = object.dekSourceType { return .failed("unknown encryptedDEKSourceType: \(raw)") }
+        let request = KMSDecryptRequest.v2(ciphertext: stored.encryptedDEKSource, keyID: object.keyID, annotations: object.annotations)
+        let unwrapped = unwrap(request, cacheKey: Self.cacheKey(stored), provider: provider, keyID: object.keyID, plugin: plugin)
+        let secret: SecretBytes
+        switch unwrapped {
+        case .success(let value): secret = value
+        case .failure(let error):
+            return .failed("the plugin did not unwrap the DEK source of key ID \"\(object.keyID)\": \(error)")
+        }
+        guard let source = stored.dekSource(unwrapped: secret) else { return .failed("unknown encryptedDEKSourceType") }
+        let opened: Result<SecretBytes, DecryptionFailure> = stored.encryptedData.withUnsafeBytes { data in
+            Result { () throws(DecryptionFailure) in try KMSv2Data.decrypt(data, dekSource: source, etcdKey: etcdKey) }
+        }
+        guard case .success(let plaintext) = opened else {
+            let why = if case .failure(let failure) = opened { "\(failure)" } else { "" }
+            return .failed("the DEK source of key ID \"\(object.keyID)\" does not open the data: \(why)")
+        }
+        var stale: Staleness?
+        if let currentKeyID, object.keyID != currentKeyID {
+            stale = .keyID(stored: object.keyID, current: currentKeyID)
+        } else if (object.dekSourceType == .hkdfSHA256XNonceAESGCMSeed) != writesSeed {
+            stale = .sourceType(stored: object.dekSourceType)
+        }
+        return .read(stale: stale, plaintext: keepingPlaintext ? plaintext : nil)
+    }
+
+    private func readV1(_ payload: UnsafeRawBufferPointer, provider: String, plugin: any KMSPlugin,
+                        etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
+        // A 2-byte big-endian length, the wrapped DEK, then the data.
+        guard payload.count >= 2 else { return .failed("invalid data encountered by envelope transformer: no DEK length") }
+        let length = Int(payload[0]) << 8 | Int(payload[1])
+        guard length + 2 <= payload.count else {
+            return .failed("invalid data encountered by envelope transformer, length longer than available bytes")
+        }
+        let wrapped = Array(payload[2..<(2 + length)])
+        let data = UnsafeRawBufferPointer(rebasing: payload[(2 + length)...])
+        let unwrapped = unwrap(.v1(cipher: wrapped), cacheKey: [1] + wrapped, provider: provider, keyID: "", plugin: plugin)
+        let dek: SecretBytes
+        switch unwrapped {
+        case .success(let value): dek = value
+        case .failure(let error): return .failed("the plugin did not unwrap the DEK: \(error)")
+        }
+        // `unionTransformers{gcm, cbc}`: GCM first; a value only CBC reads is stale.
+        var reasons: [String] = []
+        do {
+            let plaintext = try AESGCMDecryptor(key: dek).decrypt(data, additionalData: etcdKey)
+            return .read(stale: nil, plaintext: keepingPlaintext ? plaintext : nil)
+        } catch {
+            reasons.append("AES-GCM: \(error)")
+        }
+        do {
+            let plaintext = try AESCBCDecryptor(key: dek).decrypt(data)
+            return .read(stale: .cbc, plaintext: keepingPlaintext ? plaintext : nil)
+        } catch {
+            reasons.append("AES-CBC: \(error)")
+        }
+        return .failed("the DEK from the plugin does not open the data (\(reasons.joined(separator: "; ")))")
+    }
+
+    /// One `Decrypt` per distinct source: the lock is held across the call, so two
+    /// threads meeting the same new source make one call, not two.
+    private func unwrap(_ request: KMSDecryptRequest, cacheKey: [UInt8], provider: String, keyID: String,
+                        plugin: any KMSPlugin) -> Result<SecretBytes, KMSPluginError> {
+        state.withLock { state in
+            if let known = state.unwrapped[cacheKey] { return known }
+            let key = CallKey(provider: provider, keyID: keyID)
+            state.counts[key, default: CallCount(provider: provider, keyID: keyID)].distinctSources += 1
+            let result: Result<SecretBytes, KMSPluginError>
+            if let failure = state.failure {
+                // A plugin stopped answering: ask nothing more, the run ends in an error.
+                result = .failure(failure.error)
+            } else {
+                state.counts[key]?.decryptCalls += 1
+                do throws(KMSPluginError) {
+                    result = .success(try plugin.decrypt(request))
+                } catch {
+                    result = .failure(error)
+                    if error.stopsTheAudit {
+                        state.failure = Failure(provider: provider, endpoint: plugin.endpoint, error: error)
+                    } else {
+                        state.counts[key]?.refused += 1
+                    }
+                }
+            }
+            state.unwrapped[cacheKey] = result
+            return result
+        }
+    }
+
+    /// `generateCacheKey`: the source type, the wrapped source, the key ID and the
+    /// annotations sorted by name, each length-prefixed so no two differ only in
+    /// where one field ends.
+    static func cacheKey(_ stored: KMSv2Data.StoredValue) -> [UInt8] {
+        var key: [UInt8] = [2]
+        func append(_ bytes: some Collection<UInt8>) {
+            let count = UInt32(bytes.count)
+            key += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+            key += bytes
+        }
+        switch stored.object.dekSourceType {
+        case .aesGCMKey: key.append(0)
+        case .hkdfSHA256XNonceAESGCMSeed: key.append(1)
+        case .unknown: key.append(0xff)
+        }
+        append(stored.encryptedDEKSource)
+        append(stored.object.keyID.utf8)
+        for (name, value) in stored.object.annotations.sorted(by: { $0.key < $1.key }) {
+            append(name.utf8)
+            append(value)
+        }
+        return key
+    }
+}

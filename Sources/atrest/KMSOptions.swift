@@ -1,0 +1,51 @@
+import ArgumentParser
+import AtRestEncryption
+import AtRestKMS
+
+/// `--kms`, `--kms-endpoint` and `--kms-key-id`: whether KMS values are read through
+/// their plugins, and what is known of the current key IDs without them (docs/kms.md).
+struct KMSOptions: ParsableArguments {
+    @Flag(name: .customLong("kms"),
+          help: "Ask every KMS provider's plugin, at its configured endpoint, to unwrap the DEKs, then decrypt locally as the apiserver reads. Sends Status/Version and Decrypt only, never Encrypt, never object data.")
+    var askPlugins = false
+
+    @Option(name: .customLong("kms-endpoint"),
+            help: ArgumentHelp("With --kms, another socket for one provider (repeatable), e.g. a plugin started by hand beside a copied snapshot.",
+                               valueName: "name=unix:///path"))
+    var endpoints: [String] = []
+
+    @Option(name: .customLong("kms-key-id"),
+            help: ArgumentHelp("The current key ID of a KMS v2 provider, without asking its plugin (repeatable): staleness by key ID is then known offline.",
+                               valueName: "name=id"))
+    var keyIDs: [String] = []
+
+    /// The run's KMS session, `nil` when nothing KMS was asked for. Dials the plugins
+    /// now, so a missing, unhealthy or slow one stops the command before any output.
+    func session(for configurations: [EncryptionConfiguration], rules: KubernetesRules) throws -> KMSSession? {
+        let request = KMSConnection.Request(askPlugins: askPlugins, endpoints: try Self.pairs(endpoints, flag: "--kms-endpoint"),
+                                            keyIDs: try Self.pairs(keyIDs, flag: "--kms-key-id"))
+        return try KMSConnection.session(for: configurations, request: request, writesSeed: rules.kmsV2WritesSeed)
+    }
+
+    /// Fails the command when a plugin stopped answering during the run: the verdicts
+    /// of its values would be guesses.
+    static func checkNoFailure(_ session: KMSSession?) throws {
+        guard let failure = session?.failure else { return }
+        throw CommandFailure(message: "KMS provider \"\(failure.provider)\" at \(failure.endpoint): \(failure.error); the run stopped, its values have no verdict")
+    }
+
+    /// `NAME=VALUE` pairs, each name once.
+    static func pairs(_ values: [String], flag: String) throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw CommandFailure(message: "\(flag) \(value): expected NAME=VALUE")
+            }
+            guard pairs.updateValue(String(parts[1]), forKey: String(parts[0])) == nil else {
+                throw CommandFailure(message: "\(flag): \"\(parts[0])\" is given twice")
+            }
+        }
+        return pairs
+    }
+}
