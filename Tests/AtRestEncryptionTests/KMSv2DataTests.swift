@@ -146,4 +146,42 @@ import Testing
         #expect(KMSv2Data.StoredValue(etcdValue: Array("k8s:enc:kms:v2:no-colon".utf8)) == nil)
         #expect(KMSv2Data.StoredValue(etcdValue: Array("k8s:enc:kms:v2:p:".utf8)) == nil)  // no encryptedData
     }
+
+    /// Upstream's test plugin: its "wrapped" DEK source is the base64 of the plaintext one.
+    struct Base64Plugin: KMSPlugin {
+        var endpoint: String { "unix:///upstream-test-plugin.sock" }
+        func status() throws(KMSPluginError) -> KMSPluginStatus { KMSPluginStatus(version: "v2", healthz: "ok", keyID: "1") }
+        func decrypt(_ request: KMSDecryptRequest) throws(KMSPluginError) -> SecretBytes {
+            guard case .v2(let ciphertext, _, _) = request, let bytes = try? base64(String(decoding: ciphertext, as: UTF8.self)) else {
+                throw .refused(code: "INVALID_ARGUMENT", message: "not base64")
+            }
+            return SecretBytes(bytes)
+        }
+    }
+
+    /// The audit's own read path (`KMSSession` and a thread's `KMSv2Reader`, which keys one
+    /// HMAC and one GCM context anew per seed value) opens both golden values.
+    @Test func goldenValuesOpenThroughTheAuditsReadPath() throws {
+        let session = KMSSession(providers: ["kms-provider": .init(apiVersion: .v2, plugin: Base64Plugin(), currentKeyID: "1")], writesSeed: true)
+        let reader = KMSv2Reader(session: session)
+        for g in [try hkdfSeed(), try aesGCMKey(), try hkdfSeed()] {
+            let raw = try Fixtures.bytes("vectors/kmsv2_\(g.value.object.dekSourceType == .aesGCMKey ? "AES_GCM_KEY" : "HKDF_SEED").etcdvalue.bin")
+            let prefix = "k8s:enc:kms:v2:kms-provider:".utf8.count
+            let read = raw.withUnsafeBytes { value in
+                g.etcdKey.withUnsafeBytes { key in
+                    session.read(payload: UnsafeRawBufferPointer(rebasing: value[prefix...]), provider: "kms-provider", etcdKey: key,
+                                 keepingPlaintext: true, reader: reader)
+                }
+            }
+            guard case .read(let staleness, let plaintext?, let keyID) = read else {
+                Issue.record("not read: \(read)")
+                continue
+            }
+            #expect(plaintext.withUnsafeBytes { Array($0) } == g.plaintext)
+            #expect(keyID == "1")
+            #expect(staleness == (g.value.object.dekSourceType == .aesGCMKey ? .sourceType(stored: .aesGCMKey) : nil))
+        }
+        // One Decrypt per distinct source, though the seed value was read twice.
+        #expect(session.callCounts.map(\.decryptCalls) == [2])
+    }
 }

@@ -42,7 +42,7 @@ extension EntryAuditor {
             return .plaintext(SecretBytes(Array(value)), readBy: entry.position)
         case .kms(let index):
             return .kms(readBy: chain.entries[index].position)
-        case .kmsRead(let index, _, let decrypted):
+        case .kmsRead(let index, _, let decrypted, _):
             guard let decrypted else { return .unreadable(["the plugin's answer was not kept"]) }
             return .decrypted(decrypted, readBy: chain.entries[index].position)
         case .failed(let reasons):

@@ -81,9 +81,12 @@ public final class EntryAuditor {
             if let stored = audit.kmsKeyID, let name = entry.keyName, let current = kms?.providers[name]?.currentKeyID, stored != current {
                 audit.reason += "; stored under key ID \"\(stored)\", not the current \"\(current)\": stale once readable"
             }
-        case .kmsRead(let index, let staleness, _):
+        case .kmsRead(let index, let staleness, _, let keyID):
             let entry = chain.entries[index]
-            audit.setStorage(classifying: value)
+            // A value its provider read is stored as that provider writes: no need to classify its bytes.
+            (audit.storage, audit.provider, audit.keyName) = entry.storedAs
+            audit.kmsVersion = entry.kmsVersion
+            audit.kmsKeyID = keyID
             audit.readBy = entry.position
             let through = "read by \(entry.label) through its plugin" + (audit.kmsKeyID.map { " (key ID \"\($0)\")" } ?? "")
             if index != 0 {

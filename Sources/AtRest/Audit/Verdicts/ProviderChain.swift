@@ -34,6 +34,12 @@ final class ProviderChain {
             isIdentity ? ("plaintext", providerType, nil) : ("encrypted", providerType, keyName)
         }
 
+        /// `v1` or `v2` for a KMS provider, as values it reads are labelled.
+        var kmsVersion: String? {
+            if case .kms(_, let version) = reader { return version.rawValue }
+            return nil
+        }
+
         /// `aesgcm key "key1"`, `kms provider "vault"`, as reasons name it.
         var label: String {
             guard let keyName else { return providerType }
@@ -57,8 +63,9 @@ final class ProviderChain {
     private var readVerdicts: [(verdict: Verdict, reason: String)?]
     /// Where values are decrypted to be authenticated (nothing of them is kept).
     private let scratch = ScratchBuffer()
-    /// The plugins asked for KMS values, if any.
+    /// The plugins asked for KMS values, if any, and this thread's reader of their values.
     let kms: KMSSession?
+    private let kmsReader: KMSv2Reader?
 
     /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
     func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
@@ -70,6 +77,7 @@ final class ProviderChain {
 
     init(providers: [ProviderConfiguration], kms: KMSSession? = nil) {
         self.kms = kms
+        kmsReader = kms.map(KMSv2Reader.init(session:))
         firstProviderEncrypts = providers.first?.encrypts ?? false
         var entries: [Entry] = []
         for (index, provider) in providers.enumerated() {
@@ -109,7 +117,7 @@ final class ProviderChain {
         case kms(index: Int)
         /// Read through its KMS plugin by `entries[index]`; why a rewrite would change
         /// it, and the plaintext when it was asked for.
-        case kmsRead(index: Int, staleness: KMSSession.Staleness?, decrypted: SecretBytes?)
+        case kmsRead(index: Int, staleness: KMSSession.Staleness?, decrypted: SecretBytes?, keyID: String?)
         /// Nothing read it; the reasons of every provider that tried, in order.
         case failed([String])
     }
@@ -135,10 +143,10 @@ final class ProviderChain {
                     }
                     return .read(index: index, decrypted: try decryptor.decrypt(payload, etcdKey: etcdKey))
                 case .kms(let name, _):
-                    guard let kms, kms.reads(name) else { return .kms(index: index) }
-                    switch kms.read(value, payload: payload, provider: name, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext) {
-                    case .read(let staleness, let plaintext):
-                        return .kmsRead(index: index, staleness: staleness, decrypted: plaintext)
+                    guard let kms, let kmsReader, kms.reads(name) else { return .kms(index: index) }
+                    switch kms.read(payload: payload, provider: name, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext, reader: kmsReader) {
+                    case .read(let staleness, let plaintext, let keyID):
+                        return .kmsRead(index: index, staleness: staleness, decrypted: plaintext, keyID: keyID)
                     case .failed(let reason):
                         reasons.append("\(entry.label): \(reason)")
                     }

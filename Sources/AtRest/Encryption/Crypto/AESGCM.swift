@@ -18,12 +18,14 @@ public final class AESGCMDecryptor {
     public static let minimumPayloadByteCount = nonceByteCount + tagByteCount
 
     private let backend: AESGCMBackend
+    private let keyByteCount: Int
 
     /// - Throws: ``DecryptionFailure/invalidKeyLength(_:)`` unless the key is 16, 24 or 32 bytes
     ///   (AES-128/192/256, what `aes.NewCipher` accepts).
     public init(key: SecretBytes) throws(DecryptionFailure) {
         guard [16, 24, 32].contains(key.count) else { throw .invalidKeyLength(key.count) }
         backend = try AESGCMBackend(key: key)
+        keyByteCount = key.count
     }
 
     /// Opens `payload` (`nonce || ciphertext || tag`) with `additionalData` (for Kubernetes: the
@@ -44,6 +46,14 @@ public final class AESGCMDecryptor {
                              scratch: ScratchBuffer) throws(DecryptionFailure) {
         let (nonce, ciphertext, tag) = try Self.parts(of: payload)
         try backend.open(nonce: nonce, ciphertext: ciphertext, tag: tag, additionalData: additionalData, into: scratch)
+    }
+
+    /// Keys the decryptor anew, keeping its context; `key` is as long as the first key.
+    /// For values that each carry their own key (KMS v2 seeds), where a fresh context per
+    /// value costs more than the decryption.
+    public func rekey(_ key: UnsafeRawBufferPointer) throws(DecryptionFailure) {
+        guard key.count == keyByteCount else { throw .invalidKeyLength(key.count) }
+        try backend.rekey(key)
     }
 
     /// `nonce || ciphertext || tag`, as views into `payload`.

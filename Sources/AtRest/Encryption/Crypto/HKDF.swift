@@ -19,5 +19,26 @@ public enum HKDFSHA256 {
     }
 }
 
+extension HKDFSHA256 {
+    /// Derives 32-byte keys, one per `info`, reusing one HMAC context: the per-value key
+    /// of KMS v2 seed values. Not thread-safe: one per thread.
+    public final class Expander {
+        private let backend: HMACSHA256Backend
+
+        public init() throws(DecryptionFailure) {
+            backend = try HMACSHA256Backend()
+        }
+
+        /// HKDF-Expand(`pseudoRandomKey`, `info`, 32) into `output`, which must hold 32 bytes.
+        public func expand32(pseudoRandomKey: SecretBytes, info: UnsafeRawBufferPointer,
+                             into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
+            try backend.firstExpandBlock(key: pseudoRandomKey, info: info, into: output)
+        }
+    }
+}
+
+/// The implementation behind ``HKDFSHA256/Expander``.
+typealias HMACSHA256Backend = OpenSSLHMACSHA256Context
+
 /// The implementation behind ``HKDFSHA256``.
 typealias HKDFBackend = OpenSSLHKDFBackend

@@ -75,8 +75,9 @@ public final class KMSSession: Sendable {
 
     /// How a KMS value read, or why not.
     public enum Read: Sendable {
-        /// Decrypted (the plaintext only when asked for); `stale` says why a rewrite would change it.
-        case read(stale: Staleness?, plaintext: SecretBytes?)
+        /// Decrypted (the plaintext only when asked for); `stale` says why a rewrite would change it;
+        /// `keyID` is the v2 value's key ID.
+        case read(stale: Staleness?, plaintext: SecretBytes?, keyID: String?)
         /// The provider's read fails; the reason, as a verdict gives it.
         case failed(String)
     }
@@ -92,49 +93,19 @@ public final class KMSSession: Sendable {
     }
 
     /// Reads a value that carries `provider`'s prefix. `payload` follows the prefix;
-    /// `etcdKey` is the full key, the data's additional authenticated data.
-    public func read(_ value: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, provider name: String,
-                     etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
+    /// `etcdKey` is the full key, the data's additional authenticated data. `reader`
+    /// is the calling thread's own (v2 values are read through it).
+    public func read(payload: UnsafeRawBufferPointer, provider name: String, etcdKey: UnsafeRawBufferPointer,
+                     keepingPlaintext: Bool, reader: KMSv2Reader) -> Read {
         guard let provider = providers[name], let plugin = provider.plugin else {
             return .failed("KMS provider \"\(name)\" is not asked")
         }
         switch provider.apiVersion {
-        case .v2: return readV2(value, provider: name, currentKeyID: provider.currentKeyID, plugin: plugin, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext)
+        case .v2:
+            return reader.read(payload: payload, provider: name, currentKeyID: provider.currentKeyID, plugin: plugin,
+                               etcdKey: etcdKey, keepingPlaintext: keepingPlaintext)
         case .v1: return readV1(payload, provider: name, plugin: plugin, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext)
         }
-    }
-
-    private func readV2(_ value: UnsafeRawBufferPointer, provider: String, currentKeyID: String?, plugin: any KMSPlugin,
-                        etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
-        // `doDecode`: the protobuf must parse and pass `ValidateEncryptedObject`.
-        guard let stored = KMSv2Data.StoredValue(etcdValue: value) else {
-            return .failed("not an EncryptedObject the apiserver accepts (ValidateEncryptedObject)")
-        }
-        let object = stored.object
-        if case .unknown(let raw) = object.dekSourceType { return .failed("unknown encryptedDEKSourceType: \(raw)") }
-        let request = KMSDecryptRequest.v2(ciphertext: stored.encryptedDEKSource, keyID: object.keyID, annotations: object.annotations)
-        let unwrapped = unwrap(request, cacheKey: Self.cacheKey(stored), provider: provider, keyID: object.keyID, plugin: plugin)
-        let secret: SecretBytes
-        switch unwrapped {
-        case .success(let value): secret = value
-        case .failure(let error):
-            return .failed("the plugin did not unwrap the DEK source of key ID \"\(object.keyID)\": \(error)")
-        }
-        guard let source = stored.dekSource(unwrapped: secret) else { return .failed("unknown encryptedDEKSourceType") }
-        let opened: Result<SecretBytes, DecryptionFailure> = stored.encryptedData.withUnsafeBytes { data in
-            Result { () throws(DecryptionFailure) in try KMSv2Data.decrypt(data, dekSource: source, etcdKey: etcdKey) }
-        }
-        guard case .success(let plaintext) = opened else {
-            let why = if case .failure(let failure) = opened { "\(failure)" } else { "" }
-            return .failed("the DEK source of key ID \"\(object.keyID)\" does not open the data: \(why)")
-        }
-        var stale: Staleness?
-        if let currentKeyID, object.keyID != currentKeyID {
-            stale = .keyID(stored: object.keyID, current: currentKeyID)
-        } else if (object.dekSourceType == .hkdfSHA256XNonceAESGCMSeed) != writesSeed {
-            stale = .sourceType(stored: object.dekSourceType)
-        }
-        return .read(stale: stale, plaintext: keepingPlaintext ? plaintext : nil)
     }
 
     private func readV1(_ payload: UnsafeRawBufferPointer, provider: String, plugin: any KMSPlugin,
@@ -157,13 +128,13 @@ public final class KMSSession: Sendable {
         var reasons: [String] = []
         do {
             let plaintext = try AESGCMDecryptor(key: dek).decrypt(data, additionalData: etcdKey)
-            return .read(stale: nil, plaintext: keepingPlaintext ? plaintext : nil)
+            return .read(stale: nil, plaintext: keepingPlaintext ? plaintext : nil, keyID: nil)
         } catch {
             reasons.append("AES-GCM: \(error)")
         }
         do {
             let plaintext = try AESCBCDecryptor(key: dek).decrypt(data)
-            return .read(stale: .cbc, plaintext: keepingPlaintext ? plaintext : nil)
+            return .read(stale: .cbc, plaintext: keepingPlaintext ? plaintext : nil, keyID: nil)
         } catch {
             reasons.append("AES-CBC: \(error)")
         }
@@ -172,7 +143,7 @@ public final class KMSSession: Sendable {
 
     /// One `Decrypt` per distinct source: the lock is held across the call, so two
     /// threads meeting the same new source make one call, not two.
-    private func unwrap(_ request: KMSDecryptRequest, cacheKey: [UInt8], provider: String, keyID: String,
+    func unwrap(_ request: KMSDecryptRequest, cacheKey: [UInt8], provider: String, keyID: String,
                         plugin: any KMSPlugin) -> Result<SecretBytes, KMSPluginError> {
         state.withLock { state in
             if let known = state.unwrapped[cacheKey] { return known }
@@ -198,29 +169,5 @@ public final class KMSSession: Sendable {
             state.unwrapped[cacheKey] = result
             return result
         }
-    }
-
-    /// `generateCacheKey`: the source type, the wrapped source, the key ID and the
-    /// annotations sorted by name, each length-prefixed so no two differ only in
-    /// where one field ends.
-    static func cacheKey(_ stored: KMSv2Data.StoredValue) -> [UInt8] {
-        var key: [UInt8] = [2]
-        func append(_ bytes: some Collection<UInt8>) {
-            let count = UInt32(bytes.count)
-            key += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
-            key += bytes
-        }
-        switch stored.object.dekSourceType {
-        case .aesGCMKey: key.append(0)
-        case .hkdfSHA256XNonceAESGCMSeed: key.append(1)
-        case .unknown: key.append(0xff)
-        }
-        append(stored.encryptedDEKSource)
-        append(stored.object.keyID.utf8)
-        for (name, value) in stored.object.annotations.sorted(by: { $0.key < $1.key }) {
-            append(name.utf8)
-            append(value)
-        }
-        return key
     }
 }

@@ -18,6 +18,14 @@ struct OpenSSLAESGCMBackend: ~Copyable {
 
     deinit { EVP_CIPHER_CTX_free(context) }
 
+    /// Replaces the key schedule in the same context (a key of the same size): KMS v2
+    /// seed values each have their own key.
+    func rekey(_ key: UnsafeRawBufferPointer) throws(DecryptionFailure) {
+        guard EVP_DecryptInit_ex2(context, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, nil) == 1 else {
+            throw .backend(OpenSSLSupport.takeError("EVP_DecryptInit_ex2 (key) failed"))
+        }
+    }
+
     /// `nonce` is 12 bytes (GCM's default IV length in OpenSSL, as in Go), `tag` 16.
     func open(nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer,
               additionalData: UnsafeRawBufferPointer) throws(DecryptionFailure) -> [UInt8] {

@@ -50,3 +50,48 @@ enum OpenSSLHKDFBackend {
         }
     }
 }
+
+/// One HMAC-SHA256 context kept for many keys (`EVP_MAC`), for KMS v2 seeds: each value
+/// derives its own key, and a fresh one-shot `HMAC()` fetches the algorithm and builds a
+/// context every time. Not thread-safe: one per thread.
+final class OpenSSLHMACSHA256Context {
+    private static let hmac: FetchedAlgorithm? = EVP_MAC_fetch(nil, "HMAC", nil).map(FetchedAlgorithm.init(pointer:))
+    private let context: OpaquePointer
+
+    init() throws(DecryptionFailure) {
+        guard let mac = Self.hmac, let context = EVP_MAC_CTX_new(mac.pointer) else {
+            throw .backend(OpenSSLSupport.takeError("EVP_MAC_CTX_new(HMAC) failed"))
+        }
+        // The digest is a parameter of the context; it stays across EVP_MAC_init calls.
+        let status = "digest".withCString { name in
+            "SHA256".withCString { digest in
+                var parameters = [OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0),
+                                  OSSL_PARAM_construct_end()]
+                return EVP_MAC_CTX_set_params(context, &parameters)
+            }
+        }
+        guard status == 1 else {
+            EVP_MAC_CTX_free(context)
+            throw .backend(OpenSSLSupport.takeError("EVP_MAC_CTX_set_params(SHA256) failed"))
+        }
+        self.context = context
+    }
+
+    deinit { EVP_MAC_CTX_free(context) }
+
+    /// The first block of HKDF-Expand: `T(1) = HMAC(key, info || 0x01)`, 32 bytes into `output`.
+    func firstExpandBlock(key: SecretBytes, info: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
+        var counter: UInt8 = 1
+        var length = 0
+        let ok = key.withUnsafeBytes { raw in
+            EVP_MAC_init(context, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, nil) == 1
+                && EVP_MAC_update(context, info.baseAddress?.assumingMemoryBound(to: UInt8.self), info.count) == 1
+                && EVP_MAC_update(context, &counter, 1) == 1
+                && EVP_MAC_final(context, output, &length, HKDFSHA256.hashByteCount) == 1
+        }
+        guard ok, length == HKDFSHA256.hashByteCount else {
+            OPENSSL_cleanse(output, HKDFSHA256.hashByteCount)
+            throw .backend(OpenSSLSupport.takeError("HMAC-SHA256 failed"))
+        }
+    }
+}
