@@ -21,6 +21,8 @@ public final class KMSPluginServer {
         public var statusVersion: String?
         /// Seconds the plugin waits before every answer.
         public var delay: Double = 0
+        /// Seconds more it waits before every `Decrypt` answer.
+        public var decryptDelay: Double = 0
         /// A KEK file other than `testdata/kms/keks.json` (a plugin that lost a key).
         public var keks: String?
 
@@ -60,6 +62,7 @@ public final class KMSPluginServer {
                          "--healthz", options.healthz, "--calls", callsPath, "--pid-file", pidPath]
         if let version = options.statusVersion { arguments += ["--status-version", version] }
         if options.delay > 0 { arguments += ["--delay", "\(options.delay)"] }
+        if options.decryptDelay > 0 { arguments += ["--decrypt-delay", "\(options.decryptDelay)"] }
         do {
             let child = try EtcdServer.spawn(arguments.map { Array($0.utf8) }, stdin: nil, stdout: logPath, stderr: logPath)
             pid = child

@@ -295,6 +295,26 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 4)
     }
 
+    @Test func aPluginThatStopsAnsweringMidRunStopsTheAudit() throws {
+        let directory = try Fixtures.temporaryDirectory("kms-stalls")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("config.yaml").path
+        let text = String(decoding: try Fixtures.bytes("kms/config.yaml"), as: UTF8.self).replacingOccurrences(of: "timeout: 3s", with: "timeout: 1s")
+        #expect(FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        var v2 = KMSPluginServer.Options()
+        v2.decryptDelay = 3
+        let plugins = try Self.plugins(v2: v2)
+        defer { plugins.stop() }
+        // Status answers at once; the first Decrypt does not answer in time.
+        let result = try Self.run(["audit", Self.export, "--config", config, "--output", "json"] + Self.rules + plugins.endpoints)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty, "no report for a run that stopped")
+        #expect(result.stderr.contains("KMS provider \"kms-v2\" at \(plugins.v2.endpoint): no answer within 1 s (the provider's timeout); the run stopped"),
+                "\(result.stderr)")
+        // After the first timeout nothing more is asked.
+        #expect(try plugins.v2.calls().filter { $0.method == "Decrypt" }.count == 1)
+    }
+
     @Test func aKeyIDThatDisagreesWithThePluginIsAnError() throws {
         let plugins = try Self.plugins()
         defer { plugins.stop() }

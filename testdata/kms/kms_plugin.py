@@ -167,6 +167,7 @@ class Plugin:
         self.healthz = args.healthz
         self.status_version = args.status_version
         self.delay = args.delay
+        self.decrypt_delay = args.decrypt_delay
         self.calls = open(args.calls, "a") if args.calls else None
         self.lock = threading.Lock()
 
@@ -176,9 +177,10 @@ class Plugin:
                 self.calls.write(json.dumps(record) + "\n")
                 self.calls.flush()
 
-    def begin(self):
-        if self.delay:
-            time.sleep(self.delay)
+    def begin(self, decrypting=False):
+        delay = self.delay + (self.decrypt_delay if decrypting else 0.0)
+        if delay:
+            time.sleep(delay)
 
     def kek(self, key_id, context):
         kek = self.keks.get(key_id)
@@ -206,7 +208,7 @@ class Plugin:
         annotations = _get_map(req, 4)
         self.log({"method": "Decrypt", "key_id": key_id,
                   "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest()})
-        self.begin()
+        self.begin(decrypting=True)
         kek = self.kek(key_id, context)
         # Absent is fine (objects written before the annotation existed).
         tagged = annotations.get(KEK_ANNOTATION)
@@ -242,7 +244,7 @@ class Plugin:
             record["key_id"] = key_id
         record["ciphertext_sha256"] = hashlib.sha256(cipher).hexdigest()
         self.log(record)
-        self.begin()
+        self.begin(decrypting=True)
         if key_id is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ciphertext has no key ID header")
         kek = self.kek(key_id, context)
@@ -270,6 +272,8 @@ def main():
     p.add_argument("--healthz", default="ok")
     p.add_argument("--status-version", default="v2")
     p.add_argument("--delay", type=float, default=0.0, help="seconds to sleep before every answer")
+    p.add_argument("--decrypt-delay", type=float, default=0.0,
+                   help="more seconds to sleep before every Decrypt answer (a plugin that slows down mid-run)")
     p.add_argument("--calls", help="append one JSON line per call")
     p.add_argument("--pid-file", help="written once the server is listening")
     args = p.parse_args()
