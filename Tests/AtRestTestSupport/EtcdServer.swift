@@ -122,15 +122,20 @@ public final class EtcdServer {
     /// Safe to call more than once.
     public func stop() {
         if let pid {
-            kill(pid, SIGTERM)
-            if !Self.reap(pid, timeout: 10) {
-                kill(pid, SIGKILL)
-                _ = Self.reap(pid, timeout: 10)
-            }
-            EtcdServer.registry.remove(pid)
+            Self.terminate(pid)
             self.pid = nil
         }
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// SIGTERM, up to 10 s, then SIGKILL; reaps the child and forgets it.
+    static func terminate(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        if !reap(pid, timeout: 10) {
+            kill(pid, SIGKILL)
+            _ = reap(pid, timeout: 10)
+        }
+        registry.remove(pid)
     }
 
     private func waitUntilHealthy(timeout: TimeInterval) throws {

@@ -89,12 +89,7 @@ public final class KMSPluginServer {
     /// Stops the plugin (SIGTERM, up to 10 s, then SIGKILL) and removes its directory. Safe to call twice.
     public func stop() {
         if let pid {
-            kill(pid, SIGTERM)
-            if !EtcdServer.reap(pid, timeout: 10) {
-                kill(pid, SIGKILL)
-                _ = EtcdServer.reap(pid, timeout: 10)
-            }
-            EtcdServer.registry.remove(pid)
+            EtcdServer.terminate(pid)
             self.pid = nil
         }
         try? FileManager.default.removeItem(at: directory)

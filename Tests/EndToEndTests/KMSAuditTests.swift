@@ -68,6 +68,14 @@ import Testing
         }
     }
 
+    /// The fixture's configuration with `timeout: 1s` for both providers, in `directory`.
+    static func configWithOneSecondTimeouts(in directory: URL) throws -> String {
+        let config = directory.appendingPathComponent("config.yaml").path
+        let text = String(decoding: try Fixtures.bytes("kms/config.yaml"), as: UTF8.self).replacingOccurrences(of: "timeout: 3s", with: "timeout: 1s")
+        #expect(FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        return config
+    }
+
     static func readiness(_ document: [String: Any], keyID: String) throws -> [String: Any] {
         let readiness = try #require(document["readiness"] as? [String: Any])
         let answers = try #require(readiness["kmsKeyIDRetirement"] as? [[String: Any]])
@@ -281,9 +289,7 @@ import Testing
     @Test func aPluginSlowerThanTheConfiguredTimeoutIsAnError() throws {
         let directory = try Fixtures.temporaryDirectory("kms-slow")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("config.yaml").path
-        let text = String(decoding: try Fixtures.bytes("kms/config.yaml"), as: UTF8.self).replacingOccurrences(of: "timeout: 3s", with: "timeout: 1s")
-        #expect(FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        let config = try Self.configWithOneSecondTimeouts(in: directory)
         var v2 = KMSPluginServer.Options()
         v2.delay = 4
         let plugins = try Self.plugins(v2: v2)
@@ -298,9 +304,7 @@ import Testing
     @Test func aPluginThatStopsAnsweringMidRunStopsTheAudit() throws {
         let directory = try Fixtures.temporaryDirectory("kms-stalls")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("config.yaml").path
-        let text = String(decoding: try Fixtures.bytes("kms/config.yaml"), as: UTF8.self).replacingOccurrences(of: "timeout: 3s", with: "timeout: 1s")
-        #expect(FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        let config = try Self.configWithOneSecondTimeouts(in: directory)
         var v2 = KMSPluginServer.Options()
         v2.decryptDelay = 3
         let plugins = try Self.plugins(v2: v2)
