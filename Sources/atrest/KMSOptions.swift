@@ -31,7 +31,7 @@ struct KMSOptions: ParsableArguments {
     /// of its values would be guesses.
     static func checkNoFailure(_ session: KMSSession?) throws {
         guard let failure = session?.failure else { return }
-        throw CommandFailure(message: "KMS provider \"\(failure.provider)\" at \(failure.endpoint): \(failure.error); the run stopped, its values have no verdict")
+        throw KMSConnectionError.stoppedAnswering(provider: failure.provider, endpoint: failure.endpoint, failure.error)
     }
 
     /// `NAME=VALUE` pairs, each name once.

@@ -99,11 +99,13 @@ public enum KMSConnectionError: Error, Sendable, ReportableError {
     case unreachable(provider: String, endpoint: String, KMSPluginError)
     case unhealthy(provider: String, endpoint: String, String)
     case keyIDDisagrees(provider: String, given: String, plugin: String)
+    /// A plugin that answered `Status` stopped answering during the run.
+    case stoppedAnswering(provider: String, endpoint: String, KMSPluginError)
 
     public var identifier: String {
         switch self {
         case .unknownProvider, .keyIDForV1, .endpointWithoutKMS: return "usage"
-        case .unreachable: return "kms.unreachable"
+        case .unreachable, .stoppedAnswering: return "kms.unreachable"
         case .unhealthy: return "kms.unhealthy"
         case .keyIDDisagrees: return "kms.key-id-disagrees"
         }
@@ -122,6 +124,8 @@ public enum KMSConnectionError: Error, Sendable, ReportableError {
             return "KMS provider \"\(provider)\" at \(endpoint): \(error)"
         case .unhealthy(let provider, let endpoint, let problem):
             return "KMS provider \"\(provider)\" at \(endpoint) is not healthy: \(problem)"
+        case .stoppedAnswering(let provider, let endpoint, let error):
+            return "KMS provider \"\(provider)\" at \(endpoint): \(error); the run stopped, its values have no verdict"
         case .keyIDDisagrees(let provider, let given, let plugin):
             return "KMS provider \"\(provider)\": --kms-key-id says \"\(given)\", but the plugin's Status says its current key ID is \"\(plugin)\""
         }
