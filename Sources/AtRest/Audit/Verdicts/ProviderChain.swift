@@ -14,7 +14,9 @@ final class ProviderChain {
     enum Reader {
         case identity
         case keyed(ProviderDecryptor)
-        case kms(name: String, version: KMSConfiguration.APIVersion)
+        /// A KMS provider; `asked` is its plugin and current key ID when `--kms` asks it,
+        /// looked up once here rather than by name for every value.
+        case kms(name: String, version: KMSConfiguration.APIVersion, asked: KMSSession.Provider?)
         /// A key that could not be loaded (bad length): it reads nothing.
         case unusable(DecryptionFailure)
     }
@@ -36,7 +38,7 @@ final class ProviderChain {
 
         /// `v1` or `v2` for a KMS provider, as values it reads are labelled.
         var kmsVersion: String? {
-            if case .kms(_, let version) = reader { return version.rawValue }
+            if case .kms(_, let version, _) = reader { return version.rawValue }
             return nil
         }
 
@@ -77,6 +79,7 @@ final class ProviderChain {
 
     init(providers: [ProviderConfiguration], kms: KMSSession? = nil) {
         self.kms = kms
+        let session = kms
         kmsReader = kms.map(KMSv2Reader.init(session:))
         firstProviderEncrypts = providers.first?.encrypts ?? false
         var entries: [Entry] = []
@@ -100,7 +103,8 @@ final class ProviderChain {
             case .kms(let kms):
                 entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
                                      prefix: Array("k8s:enc:kms:\(kms.apiVersion.rawValue):\(kms.name):".utf8),
-                                     reader: .kms(name: kms.name, version: kms.apiVersion)))
+                                     reader: .kms(name: kms.name, version: kms.apiVersion,
+                                                  asked: session?.providers[kms.name].flatMap { $0.plugin == nil ? nil : $0 })))
             }
         }
         self.entries = entries
@@ -142,9 +146,9 @@ final class ProviderChain {
                         return .read(index: index, decrypted: nil)
                     }
                     return .read(index: index, decrypted: try decryptor.decrypt(payload, etcdKey: etcdKey))
-                case .kms(let name, _):
-                    guard let kms, let kmsReader, kms.reads(name) else { return .kms(index: index) }
-                    switch kms.read(payload: payload, provider: name, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext, reader: kmsReader) {
+                case .kms(let name, _, let asked):
+                    guard let kms, let kmsReader, let asked else { return .kms(index: index) }
+                    switch kms.read(payload: payload, provider: name, asked, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext, reader: kmsReader) {
                     case .read(let staleness, let plaintext, let keyID):
                         return .kmsRead(index: index, staleness: staleness, decrypted: plaintext, keyID: keyID)
                     case .failed(let reason):

@@ -20,19 +20,18 @@ public enum HKDFSHA256 {
 }
 
 extension HKDFSHA256 {
-    /// Derives 32-byte keys, one per `info`, reusing one HMAC context: the per-value key
-    /// of KMS v2 seed values. Not thread-safe: one per thread.
+    /// Derives 32-byte keys from one pseudo-random key, one per `info`, over an HMAC
+    /// context keyed once: the per-value keys of a KMS v2 seed. Not thread-safe: one per thread.
     public final class Expander {
         private let backend: HMACSHA256Backend
 
-        public init() throws(DecryptionFailure) {
-            backend = try HMACSHA256Backend()
+        public init(pseudoRandomKey: SecretBytes) throws(DecryptionFailure) {
+            backend = try HMACSHA256Backend(key: pseudoRandomKey)
         }
 
-        /// HKDF-Expand(`pseudoRandomKey`, `info`, 32) into `output`, which must hold 32 bytes.
-        public func expand32(pseudoRandomKey: SecretBytes, info: UnsafeRawBufferPointer,
-                             into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
-            try backend.firstExpandBlock(key: pseudoRandomKey, info: info, into: output)
+        /// HKDF-Expand(key, `info`, 32) into `output`, which must hold 32 bytes.
+        public func expand32(info: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
+            try backend.firstExpandBlock(info: info, into: output)
         }
     }
 }

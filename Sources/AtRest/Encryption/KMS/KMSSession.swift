@@ -97,9 +97,14 @@ public final class KMSSession: Sendable {
     /// is the calling thread's own (v2 values are read through it).
     public func read(payload: UnsafeRawBufferPointer, provider name: String, etcdKey: UnsafeRawBufferPointer,
                      keepingPlaintext: Bool, reader: KMSv2Reader) -> Read {
-        guard let provider = providers[name], let plugin = provider.plugin else {
-            return .failed("KMS provider \"\(name)\" is not asked")
-        }
+        guard let provider = providers[name] else { return .failed("KMS provider \"\(name)\" is not asked") }
+        return read(payload: payload, provider: name, provider, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext, reader: reader)
+    }
+
+    /// The same, for a caller that has looked `provider` up already (once per resource, not per value).
+    public func read(payload: UnsafeRawBufferPointer, provider name: String, _ provider: Provider, etcdKey: UnsafeRawBufferPointer,
+                     keepingPlaintext: Bool, reader: KMSv2Reader) -> Read {
+        guard let plugin = provider.plugin else { return .failed("KMS provider \"\(name)\" is not asked") }
         switch provider.apiVersion {
         case .v2:
             return reader.read(payload: payload, provider: name, currentKeyID: provider.currentKeyID, plugin: plugin,

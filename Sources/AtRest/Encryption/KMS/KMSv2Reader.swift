@@ -10,7 +10,7 @@ public final class KMSv2Reader {
     private let session: KMSSession
     private enum Source {
         case dek(AESGCMDecryptor)
-        case seed(SecretBytes)
+        case seed(HKDFSHA256.Expander)
         case failed(String)
     }
     private var sources: [[UInt8]: Source] = [:]
@@ -23,8 +23,9 @@ public final class KMSv2Reader {
     private let scratch = ScratchBuffer()
     /// Where each seed value's derived key is made (wiped after it is handed to OpenSSL).
     private let keyScratch = ScratchBuffer()
-    /// For seed values: one HMAC and one AES-256-GCM context, keyed anew for every value.
-    private var seedDecryptor: (expander: HKDFSHA256.Expander, gcm: AESGCMDecryptor)?
+    /// For seed values: one AES-256-GCM context, keyed anew for every value (each seed
+    /// keeps its own HMAC context, keyed once).
+    private var seedDecryptor: AESGCMDecryptor?
 
     public init(session: KMSSession) {
         self.session = session
@@ -63,19 +64,18 @@ public final class KMSv2Reader {
                 }
                 return try decryptor.decrypt(object.data, additionalData: etcdKey)
             }
-        case .seed(let seed):
+        case .seed(let expander):
             opened = Result { () throws(DecryptionFailure) in
                 // `aes_extended_nonce.go`: info(32) || nonce || ciphertext || tag, keyed per value.
                 guard object.data.count >= KMSv2Data.infoByteCount + AESGCMDecryptor.minimumPayloadByteCount,
                       let base = object.data.baseAddress else { throw .truncated }
                 let info = UnsafeRawBufferPointer(start: base, count: KMSv2Data.infoByteCount)
                 let payload = UnsafeRawBufferPointer(start: base + KMSv2Data.infoByteCount, count: object.data.count - KMSv2Data.infoByteCount)
-                let decryptor = try seedContexts()
+                let gcm = try seedGCM()
                 try keyScratch.withBytes(KMSv2Data.derivedKeyByteCount) { (key: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) in
-                    try decryptor.expander.expand32(pseudoRandomKey: seed, info: info, into: key)
-                    try decryptor.gcm.rekey(UnsafeRawBufferPointer(start: key, count: KMSv2Data.derivedKeyByteCount))
+                    try expander.expand32(info: info, into: key)
+                    try gcm.rekey(UnsafeRawBufferPointer(start: key, count: KMSv2Data.derivedKeyByteCount))
                 }
-                let gcm = decryptor.gcm
                 guard keepingPlaintext else {
                     try gcm.authenticate(payload, additionalData: etcdKey, scratch: scratch)
                     return nil
@@ -108,10 +108,9 @@ public final class KMSv2Reader {
         recent.insert((key, source), at: 0)
     }
 
-    private func seedContexts() throws(DecryptionFailure) -> (expander: HKDFSHA256.Expander, gcm: AESGCMDecryptor) {
+    private func seedGCM() throws(DecryptionFailure) -> AESGCMDecryptor {
         if let seedDecryptor { return seedDecryptor }
-        let made = (expander: try HKDFSHA256.Expander(),
-                    gcm: try AESGCMDecryptor(key: SecretBytes([UInt8](repeating: 0, count: KMSv2Data.derivedKeyByteCount))))
+        let made = try AESGCMDecryptor(key: SecretBytes([UInt8](repeating: 0, count: KMSv2Data.derivedKeyByteCount)))
         seedDecryptor = made
         return made
     }
@@ -131,8 +130,15 @@ public final class KMSv2Reader {
             switch type {
             case .hkdfSHA256XNonceAESGCMSeed:
                 // `NewHKDFExtendedNonceGCMTransformer`: a seed shorter than 32 bytes is refused.
-                source = secret.count >= KMSv2Data.minimumSeedByteCount ? .seed(secret)
-                    : .failed("the plugin's seed for key ID \"\(keyID)\" is \(secret.count) bytes, under \(KMSv2Data.minimumSeedByteCount)")
+                if secret.count < KMSv2Data.minimumSeedByteCount {
+                    source = .failed("the plugin's seed for key ID \"\(keyID)\" is \(secret.count) bytes, under \(KMSv2Data.minimumSeedByteCount)")
+                } else {
+                    do throws(DecryptionFailure) {
+                        source = .seed(try HKDFSHA256.Expander(pseudoRandomKey: secret))
+                    } catch {
+                        source = .failed("the plugin's seed for key ID \"\(keyID)\" is unusable: \(error)")
+                    }
+                }
             default:
                 do throws(DecryptionFailure) {
                     source = .dek(try AESGCMDecryptor(key: secret))

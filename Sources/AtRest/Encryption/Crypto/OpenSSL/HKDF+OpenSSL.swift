@@ -51,14 +51,14 @@ enum OpenSSLHKDFBackend {
     }
 }
 
-/// One HMAC-SHA256 context kept for many keys (`EVP_MAC`), for KMS v2 seeds: each value
-/// derives its own key, and a fresh one-shot `HMAC()` fetches the algorithm and builds a
-/// context every time. Not thread-safe: one per thread.
+/// One HMAC-SHA256 context (`EVP_MAC`) keyed once, for a KMS v2 seed: each of its values
+/// derives its own key from it, and a fresh one-shot `HMAC()` would fetch the algorithm,
+/// build a context and hash the key's pads every time. Not thread-safe: one per thread.
 final class OpenSSLHMACSHA256Context {
     private static let hmac: FetchedAlgorithm? = EVP_MAC_fetch(nil, "HMAC", nil).map(FetchedAlgorithm.init(pointer:))
     private let context: OpaquePointer
 
-    init() throws(DecryptionFailure) {
+    init(key: SecretBytes) throws(DecryptionFailure) {
         guard let mac = Self.hmac, let context = EVP_MAC_CTX_new(mac.pointer) else {
             throw .backend(OpenSSLSupport.takeError("EVP_MAC_CTX_new(HMAC) failed"))
         }
@@ -70,9 +70,12 @@ final class OpenSSLHMACSHA256Context {
                 return EVP_MAC_CTX_set_params(context, &parameters)
             }
         }
-        guard status == 1 else {
+        let keyed = status == 1 && key.withUnsafeBytes { raw in
+            EVP_MAC_init(context, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, nil) == 1
+        }
+        guard keyed else {
             EVP_MAC_CTX_free(context)
-            throw .backend(OpenSSLSupport.takeError("EVP_MAC_CTX_set_params(SHA256) failed"))
+            throw .backend(OpenSSLSupport.takeError("HMAC-SHA256 set-up failed"))
         }
         self.context = context
     }
@@ -80,15 +83,14 @@ final class OpenSSLHMACSHA256Context {
     deinit { EVP_MAC_CTX_free(context) }
 
     /// The first block of HKDF-Expand: `T(1) = HMAC(key, info || 0x01)`, 32 bytes into `output`.
-    func firstExpandBlock(key: SecretBytes, info: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
+    /// `EVP_MAC_init` without a key restarts HMAC with the key already set (its pads are kept).
+    func firstExpandBlock(info: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) throws(DecryptionFailure) {
         var counter: UInt8 = 1
         var length = 0
-        let ok = key.withUnsafeBytes { raw in
-            EVP_MAC_init(context, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, nil) == 1
-                && EVP_MAC_update(context, info.baseAddress?.assumingMemoryBound(to: UInt8.self), info.count) == 1
-                && EVP_MAC_update(context, &counter, 1) == 1
-                && EVP_MAC_final(context, output, &length, HKDFSHA256.hashByteCount) == 1
-        }
+        let ok = EVP_MAC_init(context, nil, 0, nil) == 1
+            && EVP_MAC_update(context, info.baseAddress?.assumingMemoryBound(to: UInt8.self), info.count) == 1
+            && EVP_MAC_update(context, &counter, 1) == 1
+            && EVP_MAC_final(context, output, &length, HKDFSHA256.hashByteCount) == 1
         guard ok, length == HKDFSHA256.hashByteCount else {
             OPENSSL_cleanse(output, HKDFSHA256.hashByteCount)
             throw .backend(OpenSSLSupport.takeError("HMAC-SHA256 failed"))
