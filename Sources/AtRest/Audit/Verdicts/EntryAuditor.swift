@@ -88,17 +88,15 @@ public final class EntryAuditor {
             audit.kmsVersion = entry.kmsVersion
             audit.kmsKeyID = keyID
             audit.readBy = entry.position
-            let through = "read by \(entry.label) through its plugin" + (audit.kmsKeyID.map { " (key ID \"\($0)\")" } ?? "")
-            if index != 0 {
-                audit.verdict = .stale
-                audit.reason = "\(through), not by the first provider and key (\(chain.entries[0].label))"
-                    + (staleness.map { "; \($0.reason(writesSeed: kms?.writesSeed ?? true))" } ?? "")
-            } else if let staleness {
-                audit.verdict = .stale
-                audit.reason = "\(through); \(staleness.reason(writesSeed: kms?.writesSeed ?? true))"
-            } else {
-                audit.verdict = .current
-                audit.reason = through
+            // Made once per key ID and staleness: every value alike gets the same string.
+            (audit.verdict, audit.reason) = chain.kmsReadVerdict(index, keyID: keyID, staleness: staleness) {
+                let through = "read by \(entry.label) through its plugin" + (keyID.map { " (key ID \"\($0)\")" } ?? "")
+                let why = staleness.map { $0.reason(writesSeed: kms?.writesSeed ?? true) }
+                if index != 0 {
+                    return (.stale, "\(through), not by the first provider and key (\(chain.entries[0].label))" + (why.map { "; \($0)" } ?? ""))
+                }
+                if let why { return (.stale, "\(through); \(why)") }
+                return (.current, through)
             }
         case .failed(let reasons):
             audit.setStorage(classifying: value)

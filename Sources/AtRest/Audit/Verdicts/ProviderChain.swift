@@ -69,6 +69,24 @@ final class ProviderChain {
     let kms: KMSSession?
     private let kmsReader: KMSv2Reader?
 
+    /// The same for KMS values, whose verdict also depends on their key ID and staleness.
+    private var kmsReadVerdicts: [KMSReadKey: (verdict: Verdict, reason: String)] = [:]
+    private struct KMSReadKey: Hashable {
+        var index: Int
+        var keyID: String?
+        var staleness: KMSSession.Staleness?
+    }
+
+    /// The verdict and reason of a KMS value read by `entries[index]`, made once per key ID and staleness.
+    func kmsReadVerdict(_ index: Int, keyID: String?, staleness: KMSSession.Staleness?,
+                        _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
+        let key = KMSReadKey(index: index, keyID: keyID, staleness: staleness)
+        if let known = kmsReadVerdicts[key] { return known }
+        let made = make()
+        kmsReadVerdicts[key] = made
+        return made
+    }
+
     /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
     func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
         if let known = readVerdicts[index] { return known }
