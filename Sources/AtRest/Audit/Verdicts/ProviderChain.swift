@@ -21,13 +21,26 @@ final class ProviderChain {
         case unusable(DecryptionFailure)
     }
 
-    struct Entry {
-        var provider: Int
-        var key: Int
-        var providerType: String
-        var keyName: String?
-        var prefix: [UInt8]
-        var reader: Reader
+    /// A class, not a struct: the read loop and the verdict take entries out of the
+    /// chain for every value, and a copy of a struct of strings, an array and an enum
+    /// with payloads costs a retain and a release per field.
+    final class Entry {
+        let provider: Int
+        let key: Int
+        let providerType: String
+        let keyName: String?
+        let prefix: [UInt8]
+        let reader: Reader
+
+        init(provider: Int, key: Int, providerType: String, keyName: String?, prefix: [UInt8], reader: Reader) {
+            self.provider = provider
+            self.key = key
+            self.providerType = providerType
+            self.keyName = keyName
+            self.prefix = prefix
+            self.reader = reader
+        }
+
         var isIdentity: Bool { if case .identity = reader { return true } else { return false } }
         /// How a value this entry reads is stored: every such value is stored alike
         /// (identity: plaintext; a key: under its provider and name), so the audit
