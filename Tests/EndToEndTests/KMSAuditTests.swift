@@ -364,3 +364,43 @@ import Testing
         #expect(Set(breaking.compactMap { $0["key"] as? String }) == ["/registry/configmaps/default/v1-cbc", "/registry/configmaps/default/v1-gcm"])
     }
 }
+
+/// `--kms` with `--history`: earlier revisions of a real etcd are read through the plugin too.
+@Suite struct KMSHistoryTests {
+    /// The stored value of `key` in one of the fixture's exports.
+    static func value(_ export: String, _ key: String) throws -> [UInt8] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(Fixtures.bytes("kms/\(export)"))) as? [String: Any])
+        let kvs = try #require(document["kvs"] as? [[String: Any]])
+        let encodedKey = Data(key.utf8).base64EncodedString()
+        let entry = try #require(kvs.first { $0["key"] as? String == encodedKey })
+        return [UInt8](try #require(Data(base64Encoded: entry["value"] as? String ?? "")))
+    }
+
+    @Test(.enabled(if: EtcdServer.shouldRun)) func anEarlierRevisionUnderTheOldKeyIDIsAnOldKeyCopy() throws {
+        let key = "/registry/secrets/default/seed-k1-a"
+        let server = try EtcdServer()
+        defer { server.stop() }
+        try server.put(key, try Self.value("export.json", key))          // written under k1
+        try server.put(key, try Self.value("export-rotated.json", key))  // rewritten under k2
+        let snapshot = server.directory.appendingPathComponent("snapshot.db").path
+        try server.snapshotSave(to: snapshot)
+        var options = KMSPluginServer.Options()
+        options.currentKeyID = "k2"
+        let v2 = try KMSPluginServer(options)
+        defer { v2.stop() }
+        let v1 = try KMSPluginServer(.init(api: "v1"))
+        defer { v1.stop() }
+        let result = try AtRestBinary.run(["audit", snapshot, "--config", KMSAuditTests.config, "--history", "--output", "json",
+                                           "--kms", "--kms-endpoint", "kms-v2=\(v2.endpoint)", "--kms-endpoint", "kms-v1=\(v1.endpoint)"]
+                                          + KMSAuditTests.rules)
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try KMSAuditTests.json(result.stdout)
+        let history = try #require(document["history"] as? [String: Any])
+        #expect(history["oldKeyCopies"] as? Int == 1, "\(history)")
+        #expect(history["plaintextCopies"] as? Int == 0)
+        let keys = try #require(history["keys"] as? [[String: Any]])
+        #expect(keys.map { $0["key"] as? String } == [key])
+        // The live value's seed (k2) and the earlier revision's (k1): one Decrypt each.
+        #expect(try v2.calls().filter { $0.method == "Decrypt" }.map(\.keyID) .sorted { ($0 ?? "") < ($1 ?? "") } == ["k1", "k2"])
+    }
+}
