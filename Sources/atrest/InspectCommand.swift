@@ -107,7 +107,7 @@ struct InspectCommand: ParsableCommand {
             let loaded = try ConfigurationInput.load(configPath, rules: rules)
             configuration = loaded
             session = try kms.session(for: [loaded], rules: rules)
-        } else if askedForKMS {
+        } else if kms.isGiven {
             throw CommandFailure(message: "--kms, --kms-endpoint and --kms-key-id need --config FILE: the KMS providers come from the configuration")
         }
         try withIndex { index in
@@ -194,8 +194,6 @@ struct InspectCommand: ParsableCommand {
             if missing || (prefix != nil && keys.isEmpty) { throw ExitCode(1) }
         }
     }
-
-    private var askedForKMS: Bool { kms.askPlugins || !kms.endpoints.isEmpty || !kms.keyIDs.isEmpty }
 
     private static let separator = "\n" + String(repeating: "-", count: 78) + "\n\n"
 

@@ -19,6 +19,9 @@ struct KMSOptions: ParsableArguments {
                                valueName: "name=id"))
     var keyIDs: [String] = []
 
+    /// Whether any KMS option is given.
+    var isGiven: Bool { askPlugins || !endpoints.isEmpty || !keyIDs.isEmpty }
+
     /// The run's KMS session, `nil` when nothing KMS was asked for. Dials the plugins
     /// now, so a missing, unhealthy or slow one stops the command before any output.
     func session(for configurations: [EncryptionConfiguration], rules: KubernetesRules) throws -> KMSSession? {

@@ -162,14 +162,15 @@ import Testing
     /// The audit's own read path (`KMSSession` and a thread's `KMSv2Reader`, which keys one
     /// HMAC and one GCM context anew per seed value) opens both golden values.
     @Test func goldenValuesOpenThroughTheAuditsReadPath() throws {
-        let session = KMSSession(providers: ["kms-provider": .init(apiVersion: .v2, plugin: Base64Plugin(), currentKeyID: "1")], writesSeed: true)
+        let provider = KMSSession.Provider(apiVersion: .v2, plugin: Base64Plugin(), currentKeyID: "1")
+        let session = KMSSession(providers: ["kms-provider": provider], writesSeed: true)
         let reader = KMSv2Reader(session: session)
         for g in [try hkdfSeed(), try aesGCMKey(), try hkdfSeed()] {
             let raw = try Fixtures.bytes("vectors/kmsv2_\(g.value.object.dekSourceType == .aesGCMKey ? "AES_GCM_KEY" : "HKDF_SEED").etcdvalue.bin")
             let prefix = "k8s:enc:kms:v2:kms-provider:".utf8.count
             let read = raw.withUnsafeBytes { value in
                 g.etcdKey.withUnsafeBytes { key in
-                    session.read(payload: UnsafeRawBufferPointer(rebasing: value[prefix...]), provider: "kms-provider", etcdKey: key,
+                    session.read(payload: UnsafeRawBufferPointer(rebasing: value[prefix...]), provider: "kms-provider", provider, etcdKey: key,
                                  keepingPlaintext: true, reader: reader)
                 }
             }

@@ -7,7 +7,6 @@ extension AuditReport {
     /// One row per provider and key ID (v1: no key ID) that values are stored under or the plugin writes with.
     struct KMSKeyRow: Sendable, Hashable {
         var provider: String
-        var apiVersion: String
         var keyID: String?
         var current: Bool?
         var entries: Int
@@ -16,29 +15,19 @@ extension AuditReport {
     }
 
     func kmsRows(_ session: KMSSession) -> [KMSKeyRow] {
-        let calls = Dictionary(session.callCounts.map { (ProviderKeyID($0.provider, $0.keyID), $0) }, uniquingKeysWith: { a, _ in a })
+        // The session counts v1 calls under an empty key ID.
+        let calls = Dictionary(session.callCounts.map { (AuditSummary.KMSKey(provider: $0.provider, keyID: $0.keyID.isEmpty ? nil : $0.keyID), $0) },
+                               uniquingKeysWith: { a, _ in a })
         var rows = result.readiness.kmsKeyIDs.map { id in
-            KMSKeyRow(provider: id.provider, apiVersion: "v2", keyID: id.keyID, current: id.isCurrent, entries: id.entries,
-                      undecryptable: id.undecryptable, calls: calls[ProviderKeyID(id.provider, id.keyID)])
+            KMSKeyRow(provider: id.provider, keyID: id.keyID, current: id.isCurrent, entries: id.entries,
+                      undecryptable: id.undecryptable, calls: calls[AuditSummary.KMSKey(provider: id.provider, keyID: id.keyID)])
         }
         // v1 values carry no key ID: one row per provider.
-        var v1: [String: (entries: Int, undecryptable: Int)] = [:]
-        for (storage, verdicts) in result.summary.byStorage where storage.provider == "kms" && storage.kmsVersion == "v1" {
-            guard let name = storage.keyName else { continue }
-            let undecryptable = verdicts[.undecryptable] ?? 0
-            v1[name, default: (0, 0)].entries += verdicts.values.reduce(0, +) - undecryptable
-            v1[name, default: (0, 0)].undecryptable += undecryptable
-        }
-        for (name, counts) in v1.sorted(by: { $0.key < $1.key }) {
-            rows.append(KMSKeyRow(provider: name, apiVersion: "v1", keyID: nil, current: nil, entries: counts.entries,
-                                  undecryptable: counts.undecryptable, calls: calls[ProviderKeyID(name, "")]))
+        for (key, counts) in result.summary.kmsValues(version: KMSConfiguration.APIVersion.v1.rawValue) {
+            rows.append(KMSKeyRow(provider: key.provider, keyID: nil, current: nil, entries: counts.entries,
+                                  undecryptable: counts.undecryptable, calls: calls[key]))
         }
         return rows.sorted { ($0.provider, $0.keyID ?? "") < ($1.provider, $1.keyID ?? "") }
-    }
-
-    private struct ProviderKeyID: Hashable {
-        var provider: String, keyID: String
-        init(_ provider: String, _ keyID: String) { self.provider = provider; self.keyID = keyID }
     }
 
     func kmsText(_ session: KMSSession) -> String {

@@ -75,6 +75,34 @@ public struct AuditSummary: Sendable, Hashable {
         public static func < (a: ConfiguredKey, b: ConfiguredKey) -> Bool { (a.provider, a.keyName) < (b.provider, b.keyName) }
     }
 
+    /// A KMS provider and, for v2, the key ID its values are stored under.
+    public struct KMSKey: Sendable, Hashable, Comparable {
+        public var provider: String
+        public var keyID: String?
+
+        public init(provider: String, keyID: String?) {
+            self.provider = provider
+            self.keyID = keyID
+        }
+
+        public static func < (a: KMSKey, b: KMSKey) -> Bool { (a.provider, a.keyID ?? "") < (b.provider, b.keyID ?? "") }
+    }
+
+    /// The KMS values of one API version (`v1`, `v2`) per provider and key ID: how many
+    /// are not undecryptable (a provider reads them, or they are unverifiable), and how
+    /// many are undecryptable.
+    public func kmsValues(version: String) -> [KMSKey: (entries: Int, undecryptable: Int)] {
+        var values: [KMSKey: (entries: Int, undecryptable: Int)] = [:]
+        for (storage, verdicts) in byStorage where storage.provider == "kms" && storage.kmsVersion == version {
+            guard let provider = storage.keyName else { continue }
+            let undecryptable = verdicts[.undecryptable] ?? 0
+            let key = KMSKey(provider: provider, keyID: storage.kmsKeyID)
+            values[key, default: (0, 0)].entries += verdicts.values.reduce(0, +) - undecryptable
+            values[key, default: (0, 0)].undecryptable += undecryptable
+        }
+        return values
+    }
+
     static let exampleLimit = 20
 
     /// Consecutive entries of one resource and namespace, counted per `Cell` and

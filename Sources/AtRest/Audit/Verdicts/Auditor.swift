@@ -176,27 +176,17 @@ public struct Readiness: Sendable, Hashable {
     /// which key ID is current, and the answers would change every report that has KMS values.
     static func kmsKeyIDs(summary: AuditSummary, kms: KMSSession?) -> [KMSKeyIDRetirement] {
         guard let kms else { return [] }
-        struct ProviderKeyID: Hashable, Comparable {
-            var provider: String, keyID: String
-            static func < (a: Self, b: Self) -> Bool { (a.provider, a.keyID) < (b.provider, b.keyID) }
-        }
-        var counts: [ProviderKeyID: (entries: Int, undecryptable: Int)] = [:]
-        for (storage, verdicts) in summary.byStorage where storage.provider == "kms" && storage.kmsVersion == "v2" {
-            guard let provider = storage.keyName, let keyID = storage.kmsKeyID else { continue }
-            let undecryptable = verdicts[.undecryptable] ?? 0
-            let all = verdicts.values.reduce(0, +)
-            counts[ProviderKeyID(provider: provider, keyID: keyID), default: (0, 0)].entries += all - undecryptable
-            counts[ProviderKeyID(provider: provider, keyID: keyID), default: (0, 0)].undecryptable += undecryptable
-        }
+        // A v2 value without a key ID is not a valid EncryptedObject: it has no key to retire.
+        var counts = summary.kmsValues(version: KMSConfiguration.APIVersion.v2.rawValue).filter { $0.key.keyID != nil }
         for (name, provider) in kms.providers where provider.apiVersion == .v2 {
-            if let current = provider.currentKeyID, counts[ProviderKeyID(provider: name, keyID: current)] == nil {
-                counts[ProviderKeyID(provider: name, keyID: current)] = (0, 0)
+            if let current = provider.currentKeyID, counts[AuditSummary.KMSKey(provider: name, keyID: current)] == nil {
+                counts[AuditSummary.KMSKey(provider: name, keyID: current)] = (0, 0)
             }
         }
-        return counts.keys.sorted().map { key in
+        return counts.keys.sorted().compactMap { key in
+            guard let keyID = key.keyID else { return nil }
             let provider = kms.providers[key.provider]
-            let current = provider?.currentKeyID.map { $0 == key.keyID }
-            return KMSKeyIDRetirement(provider: key.provider, keyID: key.keyID, isCurrent: current,
+            return KMSKeyIDRetirement(provider: key.provider, keyID: keyID, isCurrent: provider?.currentKeyID.map { $0 == keyID },
                                       entries: counts[key]?.entries ?? 0, undecryptable: counts[key]?.undecryptable ?? 0,
                                       verified: provider?.plugin != nil)
         }

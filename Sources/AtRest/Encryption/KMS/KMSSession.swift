@@ -64,9 +64,6 @@ public final class KMSSession: Sendable {
         self.writesSeed = writesSeed
     }
 
-    /// Whether values of `provider` can be read (its plugin is asked).
-    public func reads(_ provider: String) -> Bool { providers[provider]?.plugin != nil }
-
     /// The first plugin that stopped answering, if one did: the run's verdicts are then incomplete.
     public var failure: Failure? { state.withLock { $0.failure } }
 
@@ -92,16 +89,10 @@ public final class KMSSession: Sendable {
         case cbc
     }
 
-    /// Reads a value that carries `provider`'s prefix. `payload` follows the prefix;
-    /// `etcdKey` is the full key, the data's additional authenticated data. `reader`
-    /// is the calling thread's own (v2 values are read through it).
-    public func read(payload: UnsafeRawBufferPointer, provider name: String, etcdKey: UnsafeRawBufferPointer,
-                     keepingPlaintext: Bool, reader: KMSv2Reader) -> Read {
-        guard let provider = providers[name] else { return .failed("KMS provider \"\(name)\" is not asked") }
-        return read(payload: payload, provider: name, provider, etcdKey: etcdKey, keepingPlaintext: keepingPlaintext, reader: reader)
-    }
-
-    /// The same, for a caller that has looked `provider` up already (once per resource, not per value).
+    /// Reads a value that carries the prefix of `provider` (named `name`, one of `providers`,
+    /// looked up by the caller once per resource rather than per value). `payload` follows
+    /// the prefix; `etcdKey` is the full key, the data's additional authenticated data.
+    /// `reader` is the calling thread's own (v2 values are read through it).
     public func read(payload: UnsafeRawBufferPointer, provider name: String, _ provider: Provider, etcdKey: UnsafeRawBufferPointer,
                      keepingPlaintext: Bool, reader: KMSv2Reader) -> Read {
         guard let plugin = provider.plugin else { return .failed("KMS provider \"\(name)\" is not asked") }
