@@ -15,7 +15,9 @@ import Darwin
 ///
 /// Every byte read from the descriptor also goes, once and in order, into a
 /// running SHA-256 and a byte count: the provenance digest of the input, which is
-/// the same whether the input was a file or a pipe. Peeking (format detection)
+/// the same whether the input was a file or a pipe. Past the first few MiB the
+/// hashing moves to a `BackgroundHasher`, which hashes the buffer in place while
+/// the reader parses it. Peeking (format detection)
 /// keeps bytes in the buffer, so nothing is lost on unseekable stdin.
 ///
 /// Readers scan the buffer directly (`base`, `position`, `limit`) for speed; any
@@ -47,6 +49,10 @@ final class ByteStream {
     private var baseOffset: UInt64 = 0
     private(set) var isAtEOF = false
     private let hasher = SHA256()
+    /// Hashes chunks on its own thread once the input is past `backgroundHashingFrom` bytes.
+    private var background: BackgroundHasher?
+    /// Below this many bytes the thread costs more than hashing in line would.
+    static let backgroundHashingFrom: UInt64 = 4 << 20
     /// Bytes read from the descriptor so far.
     private(set) var byteCount: UInt64 = 0
     var maxTokenBytes = ByteStream.defaultMaxTokenBytes
@@ -61,7 +67,10 @@ final class ByteStream {
         self.base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        background?.stop()
+        base.deallocate()
+    }
 
     /// Absolute input offset of the next unread byte.
     var offset: UInt64 { baseOffset &+ UInt64(position) }
@@ -75,17 +84,19 @@ final class ByteStream {
     var available: Int { limit - position }
 
     /// The SHA-256 of every byte read so far.
-    func digest() -> [UInt8] { hasher.digest() }
+    func digest() -> [UInt8] { background?.digest() ?? hasher.digest() }
 
     /// Reads at least one more byte into the buffer, keeping unread bytes.
     /// Returns false at end of input (nothing was added).
     @discardableResult
     func refill() throws -> Bool {
         if isAtEOF { return false }
+        if background == nil && byteCount >= Self.backgroundHashingFrom { startBackgroundHashing() }
         let unread = limit - position
         let minimumRead = ByteStream.chunkSize / 4
         if capacity - limit < minimumRead, position > 0 {
             // Compact: move unread bytes to the front.
+            background?.waitUntilHashed()
             if unread > 0 { memmove(base, base + position, unread) }
             baseOffset &+= UInt64(position)
             position = 0
@@ -100,6 +111,7 @@ final class ByteStream {
             }
             let newCapacity = max(capacity * 2, limit + ByteStream.chunkSize)
             let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            background?.waitUntilHashed()
             if limit > 0 { newBase.copyMemory(from: base, byteCount: limit) }
             base.deallocate()
             base = newBase
@@ -116,12 +128,27 @@ final class ByteStream {
                 isAtEOF = true
                 return false
             }
-            hasher.update(UnsafeRawBufferPointer(start: base + limit, count: count))
+            let chunk = UnsafeRawBufferPointer(start: base + limit, count: count)
+            if let background { background.submit(chunk) } else { hasher.update(chunk) }
             byteCount &+= UInt64(count)
             limit += count
             onRead?(byteCount)
             return true
         }
+    }
+
+    /// Hands hashing to a thread, with a buffer of several chunks: the hasher then
+    /// falls behind by up to that much before the reader waits for it, at the next
+    /// compaction.
+    private func startBackgroundHashing() {
+        background = BackgroundHasher(continuing: hasher)
+        let roomy = 8 * ByteStream.chunkSize
+        guard capacity < roomy else { return }
+        let newBase = UnsafeMutableRawPointer.allocate(byteCount: roomy, alignment: 16)
+        if limit > 0 { newBase.copyMemory(from: base, byteCount: limit) }
+        base.deallocate()
+        base = newBase
+        capacity = roomy
     }
 
     /// Makes at least `count` unread bytes available; false if the input ends first.
