@@ -106,16 +106,20 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
-    /// The audit of export files in one pass, without an index (`StreamingAudit`):
-    /// `nil` when the inputs need one (an index or a snapshot, standard input,
-    /// `--history`, JSONL in key order, or keys out of order), and then nothing
-    /// has been printed.
+    /// The audit of export files in one pass, or of a snapshot file in two, without an
+    /// index (`StreamingAudit`): `nil` when the inputs need one (an index, standard
+    /// input, `--history`, `--salvage`, JSONL in key order, or keys out of order), and
+    /// then nothing has been printed.
     private func streamedAudit(_ auditor: Auditor) throws -> (result: AuditResult, provenance: IndexProvenance)? {
-        guard input.indexDirectory == nil, !history, output != .jsonl,
-              ExportReading.isSequentialExport(input.inputs, options: input.readOptions) else { return nil }
+        guard input.indexDirectory == nil, !history, output != .jsonl else { return nil }
+        let snapshot = ExportReading.isSnapshotFile(input.inputs, options: input.readOptions)
+        guard snapshot || ExportReading.isSequentialExport(input.inputs, options: input.readOptions) else { return nil }
         let progress = ProgressBar(label: "auditing")
         defer { progress.finish() }
         do {
+            if snapshot, let path = input.inputs.first {
+                return try StreamingAudit.runSnapshot(path, options: input.readOptions, auditor: auditor, jobs: jobs, progress: progress.update)
+            }
             return try StreamingAudit.run(input.inputs, options: input.readOptions, auditor: auditor, jobs: jobs, progress: progress.update)
         } catch is StreamingAudit.NotSequential {
             return nil

@@ -59,6 +59,56 @@ import Testing
         #expect(throws: StreamingAudit.NotSequential.self) { try StreamingAudit.run(inputs, auditor: try auditor(), jobs: 2) }
     }
 
+    @Test(arguments: ["etcd/snapshot.db", "etcd/member-snap.db"])
+    func aSnapshotAuditedInTwoReadsIsTheAuditOfItsIndex(_ relative: String) throws {
+        let path = Fixtures.path(relative)
+        #expect(ExportReading.isSnapshotFile([path]))
+        let reference = try indexed([path])
+        for jobs in [1, 2] {
+            expectSame(try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: jobs), reference, "\(relative) --jobs \(jobs)")
+        }
+    }
+
+    /// Overwritten keys' live revisions come long after their neighbours', so the
+    /// entries arrive out of key order; the examples must still be the smallest keys.
+    @Test func aSnapshotWhoseLiveRevisionsAreOutOfKeyOrderGivesTheSameExamples() throws {
+        let generated = try GeneratedSnapshot.shared.get()
+        let directory = try Fixtures.temporaryDirectory("snapshot-audit")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("snapshot.db").path
+        try Data(generated.snapshot).write(to: URL(fileURLWithPath: path))
+        let reference = try indexed([path])
+        #expect(reference.0.summary.readByIdentityExamples.count == 20, "more identity reads than examples are needed")
+        for jobs in [1, 2, 3] {
+            expectSame(try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: jobs), reference, "--jobs \(jobs)")
+        }
+    }
+
+    @Test func aSnapshotWithAMismatchingTrailerIsRefusedAsByTheIndex() throws {
+        let generated = try GeneratedSnapshot.shared.get()
+        let directory = try Fixtures.temporaryDirectory("snapshot-trailer")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("snapshot.db").path
+        var bytes = generated.snapshot
+        bytes[bytes.count - 1] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: DumpError.self) { try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: 2) }
+        #expect(error?.code == .checksumMismatch)
+        let skipped = ReadOptions(skipHashCheck: true)
+        let streamed = try StreamingAudit.runSnapshot(path, options: skipped, auditor: try auditor(), jobs: 2)
+        let reference = try auditor()
+        let indexed = try IndexBuilder.withTemporaryIndex(inputs: [path], options: skipped) { index in (try reference.run(index), index.provenance) }
+        expectSame(streamed, indexed, "--skip-hash-check")
+        #expect(streamed.provenance.inputs.first?.trailer == .skipped)
+    }
+
+    @Test func onlyOneSnapshotInARegularFileIsReadTwice() {
+        #expect(!ExportReading.isSnapshotFile(["-"]))
+        #expect(!ExportReading.isSnapshotFile([Fixtures.path("etcd/export.json")]))
+        #expect(!ExportReading.isSnapshotFile([Fixtures.path("etcd/snapshot.db")], options: ReadOptions(salvage: true)))
+        #expect(!ExportReading.isSnapshotFile([Fixtures.path("etcd/snapshot.db"), Fixtures.path("etcd/snapshot.db")]))
+    }
+
     @Test func aSnapshotIsNotSequential() throws {
         let snapshot = Fixtures.path("etcd/snapshot.db")
         #expect(!ExportReading.isSequentialExport([snapshot]))

@@ -185,6 +185,35 @@ public enum ExportReading {
         return true
     }
 
+    /// Whether the inputs are one etcd snapshot (or bbolt db) in a regular file, which
+    /// `readSnapshotTwice` can read; not with `--salvage`. Looks at the first bytes only.
+    public static func isSnapshotFile(_ inputs: [String], options: ReadOptions = .init()) -> Bool {
+        guard inputs.count == 1, let path = inputs.first, path != "-", !options.salvage,
+              InputFile.regularFileSize(path) != nil, let file = try? InputFile(path: path) else { return false }
+        defer { file.close() }
+        guard let format = try? FormatDetector.detect(ByteStream(file)) else { return false }
+        return format == .snapshot || format == .bboltDB
+    }
+
+    /// Reads one snapshot file (`isSnapshotFile`) twice: every revision into `first`,
+    /// then every revision again into the sink `makeSecond` makes of it
+    /// (`SnapshotReader.readTwice`). The summary is the one `read` gives.
+    public static func readSnapshotTwice<First: DumpSink, Second: DumpSink>(
+        _ path: String, options: ReadOptions = .init(), into first: inout First, then makeSecond: (inout First) throws -> Second,
+        progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil
+    ) throws -> (summary: ExportSummary, second: Second) {
+        let file = try InputFile(path: path)
+        defer { file.close() }
+        let format = try detect(ByteStream(file), options: options)
+        guard format == .snapshot || format == .bboltDB, file.isRegularFile, !file.isStandardInput, !options.salvage else {
+            throw DumpError(.io, file: file.displayName, at: .file, "the file changed while being read (was a snapshot, now \(format.rawValue))")
+        }
+        let reader = SnapshotReader(path: file.path, displayName: file.displayName, skipHashCheck: options.skipHashCheck)
+        let result = try reader.readTwice(into: &first, then: makeSecond, progress: progress.map { report in { report($0, $1) } })
+        let report = InputReport(name: file.displayName, byteCount: result.byteCount, sha256: result.sha256, metadata: result.metadata)
+        return (ExportSummary(inputs: [report], completeness: .complete), result.second)
+    }
+
     private static func detect(_ stream: ByteStream, options: ReadOptions) throws -> ExportFormat {
         do {
             return try FormatDetector.detect(stream)

@@ -19,14 +19,12 @@ public struct ResourceResolver: Sendable {
     /// own API servers (`OpenShiftResources`), not the Kubernetes one.
     public let isOpenShift: Bool
 
-    /// One-segment built-in prefixes (`secrets`), sorted by bytes for binary search.
-    private let singleSegment: [(segment: [UInt8], entry: BuiltinResources.Entry)]
-    /// Two-segment built-in prefixes (`services/specs`): tried first, longest wins.
-    private let twoSegments: [(first: [UInt8], second: [UInt8], entry: BuiltinResources.Entry)]
-    /// Keys the apiserver writes without a transformer: `<prefix>/<name...>`.
-    private let exemptions: [(prefix: [UInt8], entry: BuiltinResources.Entry)]
-    /// The IP and port allocators' ranges, stored at exactly `ranges/<which>` (named `<which>`).
-    private let allocatorRanges: [(path: [UInt8], name: String, entry: BuiltinResources.Entry)]
+    /// The layout's tables, shared by every copy: a resolver is copied into every
+    /// thread's auditor, and a copy should cost one reference, not one per table.
+    private let layout: Layout
+
+    /// Every built-in resource of the layout; `Location.builtin` names one by its index here.
+    public var builtinResources: [GroupResource] { layout.resources }
 
     /// `etcdPrefix` as given to `--etcd-prefix` (`/registry`, `/kubernetes.io`);
     /// normalized like the apiserver's `path.Join("/", prefix)`.
@@ -36,22 +34,54 @@ public struct ResourceResolver: Sendable {
         prefix = Array(normalized.utf8)
         // OpenShift's own API servers store under /openshift.io, in their own layout.
         isOpenShift = normalized == OpenShiftResources.etcdPrefix
-        var single: [(segment: [UInt8], entry: BuiltinResources.Entry)] = []
-        var double: [(first: [UInt8], second: [UInt8], entry: BuiltinResources.Entry)] = []
-        for entry in isOpenShift ? OpenShiftResources.entries : BuiltinResources.entries {
-            let segments = entry.prefix.split(separator: "/").map { Array($0.utf8) }
-            switch segments.count {
-            case 1: single.append((segments[0], entry))
-            case 2: double.append((segments[0], segments[1], entry))
-            default: preconditionFailure("built-in prefixes have one or two segments: \(entry.prefix)")
+        layout = Layout(entries: isOpenShift ? OpenShiftResources.entries : BuiltinResources.entries,
+                        exempt: isOpenShift ? [] : BuiltinResources.exempt)
+    }
+
+    /// The built-in prefixes, with every segment's bytes in one buffer so that a lookup
+    /// touches no reference-counted array per candidate.
+    private final class Layout: Sendable {
+        let resources: [GroupResource]
+        let scopes: [ResourceScope]
+        /// Every prefix segment's bytes, back to back; the tables hold ranges of it.
+        let bytes: [UInt8]
+        /// One-segment built-in prefixes (`secrets`), sorted by bytes for binary search.
+        let singleSegment: [(segment: Range<Int>, entry: Int)]
+        /// Two-segment built-in prefixes (`services/specs`): tried first, longest wins.
+        let twoSegments: [(first: Range<Int>, second: Range<Int>, entry: Int)]
+        /// Keys the apiserver writes without a transformer: `<prefix>/<name...>`.
+        let exemptions: [(prefix: [UInt8], entry: BuiltinResources.Entry)]
+        /// The IP and port allocators' ranges, stored at exactly `ranges/<which>` (named `<which>`).
+        let allocatorRanges: [(path: [UInt8], name: String, entry: BuiltinResources.Entry)]
+        /// The first bytes of the exempt keys' paths, one bit each: most keys skip those checks.
+        let exemptInitials: ByteSet
+
+        init(entries: [BuiltinResources.Entry], exempt: [BuiltinResources.Entry]) {
+            resources = entries.map(\.groupResource)
+            scopes = entries.map(\.scope)
+            var bytes: [UInt8] = []
+            func add(_ segment: Substring) -> Range<Int> {
+                bytes.append(contentsOf: segment.utf8)
+                return (bytes.count - segment.utf8.count) ..< bytes.count
             }
+            var single: [(segment: Range<Int>, entry: Int)] = []
+            var double: [(first: Range<Int>, second: Range<Int>, entry: Int)] = []
+            for (index, entry) in entries.enumerated() {
+                let segments = entry.prefix.split(separator: "/")
+                switch segments.count {
+                case 1: single.append((add(segments[0]), index))
+                case 2: double.append((add(segments[0]), add(segments[1]), index))
+                default: preconditionFailure("built-in prefixes have one or two segments: \(entry.prefix)")
+                }
+            }
+            singleSegment = single.sorted { bytes[$0.segment].lexicographicallyPrecedes(bytes[$1.segment]) }
+            twoSegments = double
+            self.bytes = bytes
+            exemptions = exempt.map { (Array(($0.prefix + "/").utf8), $0) }
+            allocatorRanges = exempt.filter { $0.prefix.contains("/") }
+                .map { (Array($0.prefix.utf8), String($0.prefix.split(separator: "/").last ?? ""), $0) }
+            exemptInitials = ByteSet(exempt.compactMap { $0.prefix.utf8.first })
         }
-        singleSegment = single.sorted { $0.segment.lexicographicallyPrecedes($1.segment) }
-        twoSegments = double
-        let exempt = isOpenShift ? [] : BuiltinResources.exempt
-        exemptions = exempt.map { (Array(($0.prefix + "/").utf8), $0) }
-        allocatorRanges = exempt.filter { $0.prefix.contains("/") }
-            .map { (Array($0.prefix.utf8), String($0.prefix.split(separator: "/").last ?? ""), $0) }
     }
 
     /// Whether `key` lies under the prefix (`/registry/...`; `/registryx` does not).
@@ -68,60 +98,157 @@ public struct ResourceResolver: Sendable {
 
     /// What `key` stores; `nil` when it is outside the prefix.
     public func resolve(_ key: UnsafeRawBufferPointer) -> KeyKind? {
-        guard isUnderPrefix(key) else { return nil }
-        let rest = UnsafeRawBufferPointer(rebasing: key[(prefix.count + 1)...])
+        switch match(key) {
+        case .outside: return nil
+        case .exempt(let kind): return kind
+        case .unrecognized: return .unrecognized
+        case .builtin(let entry, let object):
+            return .object(object.key(layout.resources[entry], in: key))
+        case .custom(let group, let resource, let object):
+            let groupResource = GroupResource(group: String(decoding: key[group], as: UTF8.self),
+                                              resource: String(decoding: key[resource], as: UTF8.self))
+            return .object(object.key(groupResource, in: key))
+        }
+    }
 
-        // `masterleases/<name>`, `ranges/serviceips/<name>`, ...: the rest of the key is the name.
-        for (exempt, entry) in exemptions where rest.starts(with: exempt) {
-            let name = String(decoding: rest[exempt.count...], as: UTF8.self)
-            return .exempt(ResourceKey(groupResource: entry.groupResource, scope: .cluster, namespace: nil, name: name))
+    /// Where a key's resource is, as `resolve` would say, without building a String:
+    /// the audit's per-entry path, which names an entry only when it keeps or prints it.
+    public enum Location: Sendable, Equatable {
+        /// An object of `builtinResources[index]`; for a namespaced one, where its
+        /// namespace lies in the key.
+        case builtin(Int, namespace: Range<Int>?)
+        /// Anything else under the prefix (exempt keys, custom resources, unrecognized
+        /// keys): `resolve` says what.
+        case other
+        case outside
+    }
+
+    /// `key`'s `Location`.
+    public func locate(_ key: UnsafeRawBufferPointer) -> Location {
+        switch match(key) {
+        case .outside: return .outside
+        case .builtin(let entry, let object): return .builtin(entry, namespace: object.namespace)
+        case .exempt, .custom, .unrecognized: return .other
         }
-        // The allocators' ranges are stored at exactly `ranges/<which>`.
-        for (path, name, entry) in allocatorRanges where rest.elementsEqual(path) {
-            return .exempt(ResourceKey(groupResource: entry.groupResource, scope: .cluster, namespace: nil, name: name))
+    }
+
+    /// An object's namespace (namespaced only) and name, as byte ranges of its key.
+    private struct ObjectRanges {
+        var namespace: Range<Int>?
+        var name: Range<Int>
+
+        func key(_ groupResource: GroupResource, in key: UnsafeRawBufferPointer) -> ResourceKey {
+            ResourceKey(groupResource: groupResource, scope: namespace == nil ? .cluster : .namespaced,
+                        namespace: namespace.map { String(decoding: key[$0], as: UTF8.self) },
+                        name: String(decoding: key[name], as: UTF8.self))
         }
-        let segments = Segments(rest)
+    }
+
+    private enum Match {
+        case outside
+        case exempt(KeyKind)
+        case builtin(Int, ObjectRanges)
+        /// A custom resource or aggregated API: its group's and resource's bytes in the key.
+        case custom(group: Range<Int>, resource: Range<Int>, ObjectRanges)
+        case unrecognized
+    }
+
+    /// The layout's rules, in order, on the key's bytes.
+    private func match(_ key: UnsafeRawBufferPointer) -> Match {
+        guard isUnderPrefix(key) else { return .outside }
+        let restStart = prefix.count + 1
+        let rest = UnsafeRawBufferPointer(rebasing: key[restStart...])
+        let layout = layout
+
+        if layout.exemptInitials.contains(rest[0]) {
+            // `masterleases/<name>`, `ranges/serviceips/<name>`, ...: the rest of the key is the name.
+            for (exempt, entry) in layout.exemptions where rest.starts(with: exempt) {
+                let name = String(decoding: rest[exempt.count...], as: UTF8.self)
+                return .exempt(.exempt(ResourceKey(groupResource: entry.groupResource, scope: .cluster, namespace: nil, name: name)))
+            }
+            // The allocators' ranges are stored at exactly `ranges/<which>`.
+            for (path, name, entry) in layout.allocatorRanges where rest.elementsEqual(path) {
+                return .exempt(.exempt(ResourceKey(groupResource: entry.groupResource, scope: .cluster, namespace: nil, name: name)))
+            }
+        }
+        let segments = Segments(rest, offset: restStart)
         // Built-ins store at most two prefix segments plus namespace and name.
         guard segments.count <= Segments.capacity else { return .unrecognized }
-        for (first, second, entry) in twoSegments where segments.count >= 2 && segments.equals(0, first) && segments.equals(1, second) {
-            if let key = objectKey(segments, from: 2, entry.groupResource, entry.scope) { return .object(key) }
+        let found = layout.bytes.withUnsafeBytes { bytes -> Match? in
+            if segments.count >= 2 {
+                for (first, second, entry) in layout.twoSegments
+                where compareBytes(segments[0], UnsafeRawBufferPointer(rebasing: bytes[first])) == 0
+                    && compareBytes(segments[1], UnsafeRawBufferPointer(rebasing: bytes[second])) == 0 {
+                    if let object = objectRanges(segments, from: 2, layout.scopes[entry]) { return .builtin(entry, object) }
+                }
+            }
+            if let entry = builtin(segments, layout, bytes), let object = objectRanges(segments, from: 1, layout.scopes[entry]) {
+                return .builtin(entry, object)
+            }
+            return nil
         }
-        if let entry = builtin(segments) {
-            if let key = objectKey(segments, from: 1, entry.groupResource, entry.scope) { return .object(key) }
-        }
+        if let found { return found }
         // A custom resource or an aggregated API: `<group>/<plural>/[<ns>/]<name>`.
         if segments.count >= 3, segments[0].contains(UInt8(ascii: ".")), !segments[1].isEmpty {
-            let groupResource = GroupResource(group: segments.string(0), resource: segments.string(1))
             let scope: ResourceScope = segments.count - 2 >= 2 ? .namespaced : .cluster
-            if let key = objectKey(segments, from: 2, groupResource, scope) { return .object(key) }
+            if let object = objectRanges(segments, from: 2, scope) {
+                return .custom(group: segments.range(0), resource: segments.range(1), object)
+            }
         }
         return .unrecognized
     }
 
     /// The one-segment built-in whose prefix is the first segment, by binary search.
-    private func builtin(_ segments: Segments) -> BuiltinResources.Entry? {
+    private func builtin(_ segments: Segments, _ layout: Layout, _ bytes: UnsafeRawBufferPointer) -> Int? {
         let first = segments[0]
-        var low = 0, high = singleSegment.count
+        var low = 0, high = layout.singleSegment.count
         while low < high {
             let middle = (low + high) / 2
-            let order = singleSegment[middle].segment.withUnsafeBytes { compareBytes($0, first) }
-            if order == 0 { return singleSegment[middle].entry }
+            let candidate = layout.singleSegment[middle]
+            let order = compareBytes(UnsafeRawBufferPointer(rebasing: bytes[candidate.segment]), first)
+            if order == 0 { return candidate.entry }
             if order < 0 { low = middle + 1 } else { high = middle }
         }
         return nil
     }
 
     /// The object named by the segments after the resource prefix (namespace and name, or name).
-    private func objectKey(_ segments: Segments, from start: Int, _ groupResource: GroupResource, _ scope: ResourceScope) -> ResourceKey? {
+    private func objectRanges(_ segments: Segments, from start: Int, _ scope: ResourceScope) -> ObjectRanges? {
         let tail = segments.count - start
         switch scope {
         case .namespaced:
             guard tail == 2, !segments[start].isEmpty, !segments[start + 1].isEmpty else { return nil }
-            return ResourceKey(groupResource: groupResource, scope: .namespaced,
-                               namespace: segments.string(start), name: segments.string(start + 1))
+            return ObjectRanges(namespace: segments.range(start), name: segments.range(start + 1))
         case .cluster:
             guard tail == 1, !segments[start].isEmpty else { return nil }
-            return ResourceKey(groupResource: groupResource, scope: .cluster, namespace: nil, name: segments.string(start))
+            return ObjectRanges(namespace: nil, name: segments.range(start))
+        }
+    }
+}
+
+/// 256 bits, one per byte value.
+private struct ByteSet: Sendable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    init(_ bytes: [UInt8]) {
+        for byte in bytes {
+            let bit = UInt64(1) << (byte & 63)
+            switch byte >> 6 {
+            case 0: words.0 |= bit
+            case 1: words.1 |= bit
+            case 2: words.2 |= bit
+            default: words.3 |= bit
+            }
+        }
+    }
+
+    func contains(_ byte: UInt8) -> Bool {
+        let bit = UInt64(1) << (byte & 63)
+        switch byte >> 6 {
+        case 0: return words.0 & bit != 0
+        case 1: return words.1 & bit != 0
+        case 2: return words.2 & bit != 0
+        default: return words.3 & bit != 0
         }
     }
 }
@@ -133,11 +260,14 @@ private struct Segments {
     static let capacity = 4
 
     private let bytes: UnsafeRawBufferPointer
+    /// Where `bytes` starts in the whole key, for `range`.
+    private let offset: Int
     private var bounds: (Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0)
     private(set) var count = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    init(_ bytes: UnsafeRawBufferPointer, offset: Int) {
         self.bytes = bytes
+        self.offset = offset
         // bounds holds each segment's end; a segment starts one past the previous end.
         var start = 0
         while count <= Self.capacity {
@@ -174,9 +304,10 @@ private struct Segments {
         return UnsafeRawBufferPointer(rebasing: bytes[start ..< end(index)])
     }
 
-    func string(_ index: Int) -> String { String(decoding: self[index], as: UTF8.self) }
+    /// Segment `index` as a range of the whole key.
+    func range(_ index: Int) -> Range<Int> {
+        let start = index == 0 ? 0 : end(index - 1) + 1
+        return (offset + start) ..< (offset + end(index))
+    }
 
-    func equals(_ index: Int, _ other: [UInt8]) -> Bool { other.withUnsafeBytes { compareBytes(self[index], $0) == 0 } }
-
-    func equals(_ index: Int, _ other: Substring) -> Bool { self[index].elementsEqual(other.utf8) }
 }

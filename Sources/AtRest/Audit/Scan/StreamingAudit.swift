@@ -32,20 +32,91 @@ public enum StreamingAudit {
         let fold = pool.finish()
         return (auditor.result(of: fold), IndexProvenance(export: summary, counts: sink.counts))
     }
+
+    /// Audits one etcd snapshot file (`ExportReading.isSnapshotFile`) without an index,
+    /// in two reads of it. The first reads only which revision of each key is the last
+    /// (`LiveRevisions`); the second hands exactly the live revisions, which are what an
+    /// index's live table would hold, to the auditors. Entries then arrive in revision
+    /// order, not key order; the summary is the same in any order (findings are sorted,
+    /// examples are the smallest keys), so the report is the one `audit --index` gives.
+    public static func runSnapshot(_ path: String, options: ReadOptions = .init(), auditor: Auditor, jobs: Int,
+                                   progress: ((_ done: UInt64, _ total: UInt64?) -> Void)? = nil) throws -> (result: AuditResult, provenance: IndexProvenance) {
+        let pool = FoldPool(auditor: auditor, jobs: max(1, jobs))
+        defer { pool.stop() }
+        var revisions = LiveRevisions.Collector()
+        let read: (summary: ExportSummary, second: LiveRevisionFeed)
+        do {
+            read = try ExportReading.readSnapshotTwice(path, options: options, into: &revisions, then: { collector in
+                LiveRevisionFeed(pool: pool, live: collector.finish())
+            }, progress: progress)
+            if read.second.sequence != read.second.live.revisions { throw LiveRevisions.Changed() }
+        } catch is LiveRevisions.Changed {
+            throw DumpError(.io, file: path, at: .file,
+                            "the file changed while being read (its second read holds other revisions than its first)")
+        }
+        var feed = read.second
+        feed.batch.submit(to: pool)
+        let fold = pool.finish()
+        var counts = revisions.counts
+        counts.liveKeys = feed.live.count
+        return (auditor.result(of: fold), IndexProvenance(export: read.summary, counts: counts))
+    }
+}
+
+/// Entries gathered for the pool, about 4 MiB at a time: enough to make the hand-off
+/// cost nothing per entry, small enough that the queue stays a few batches deep.
+struct EntryBatch {
+    private var entries: [KeyValue] = []
+    private var bytes = 0
+    private static let bytesLimit = 4 << 20
+    private static let countLimit = 4096
+
+    mutating func append(_ entry: KeyValue, submittingTo pool: FoldPool) {
+        bytes += entry.key.count + entry.value.count
+        entries.append(entry)
+        if entries.count >= Self.countLimit || bytes >= Self.bytesLimit { submit(to: pool) }
+    }
+
+    mutating func submit(to pool: FoldPool) {
+        guard !entries.isEmpty else { return }
+        pool.submit(entries, bytes: bytes)
+        entries = []
+        entries.reserveCapacity(Self.countLimit)
+        bytes = 0
+    }
+}
+
+/// The second read of a snapshot: passes on the live revisions, in revision order.
+private struct LiveRevisionFeed: DumpSink {
+    let pool: FoldPool
+    let live: LiveRevisions
+    var batch = EntryBatch()
+    private(set) var sequence = 0
+
+    init(pool: FoldPool, live: LiveRevisions) {
+        self.pool = pool
+        self.live = live
+    }
+
+    mutating func live(_ entry: KeyValue) throws {
+        throw StreamingAudit.NotSequential(reason: "a snapshot delivered a live entry")
+    }
+
+    mutating func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {
+        defer { sequence += 1 }
+        guard try live.isLive(sequence, tombstone: tombstone) else { return }
+        batch.append(entry, submittingTo: pool)
+    }
+
+    mutating func refused(_ refusal: Refusal) throws {}
 }
 
 /// The reader's side: checks key order, counts what is read, and batches entries for the pool.
 private struct AuditingSink: DumpSink {
     let pool: FoldPool
     private(set) var counts = IndexProvenance.Counts()
-    private var batch: [KeyValue] = []
-    private var batchBytes = 0
+    private var batch = EntryBatch()
     private var previousKey: [UInt8]?
-
-    /// About 4 MiB of entries per batch: enough to make the hand-off cost nothing per
-    /// entry, small enough that the queue stays a few batches deep.
-    private static let batchBytesLimit = 4 << 20
-    private static let batchCountLimit = 4096
 
     init(pool: FoldPool) { self.pool = pool }
 
@@ -56,9 +127,7 @@ private struct AuditingSink: DumpSink {
         previousKey = entry.key
         counts.entriesRead += 1
         counts.liveKeys += 1
-        batchBytes += entry.key.count + entry.value.count
-        batch.append(entry)
-        if batch.count >= Self.batchCountLimit || batchBytes >= Self.batchBytesLimit { submitBatch() }
+        batch.append(entry, submittingTo: pool)
     }
 
     func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {
@@ -70,13 +139,7 @@ private struct AuditingSink: DumpSink {
         counts.refused[refusal.reason.rawValue, default: 0] += 1
     }
 
-    mutating func submitBatch() {
-        guard !batch.isEmpty else { return }
-        pool.submit(batch, bytes: batchBytes)
-        batch = []
-        batch.reserveCapacity(Self.batchCountLimit)
-        batchBytes = 0
-    }
+    mutating func submitBatch() { batch.submit(to: pool) }
 }
 
 /// The `jobs` auditors: `jobs - 1` threads of their own plus the reading thread,
@@ -88,7 +151,7 @@ private struct AuditingSink: DumpSink {
 /// as cores, a reader that only waited would leave its core idle whenever the
 /// auditors fall behind, and one more auditing thread than cores would take the
 /// reader's core share away whenever reading is the slower side.
-private final class FoldPool: @unchecked Sendable {
+final class FoldPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [(sequence: Int, entries: [KeyValue], bytes: Int)] = []
     private var queueHead = 0

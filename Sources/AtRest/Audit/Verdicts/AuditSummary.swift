@@ -1,3 +1,4 @@
+import AtRestDump
 import AtRestEncryption
 
 /// Everything `atrest audit` reports, accumulated entry by entry so that memory
@@ -27,8 +28,12 @@ public struct AuditSummary: Sendable, Hashable {
     /// Entries read through `identity` in a rule that also encrypts: unreadable
     /// once `identity` is removed from it. Per resource.
     public var readByIdentity: [String: Int] = [:]
-    /// A few of those keys, for the report.
+    /// A few of those keys, for the report: the smallest by their bytes, so that the
+    /// same ones are chosen in whatever order the entries come (snapshots are read
+    /// in revision order).
     public var readByIdentityExamples: [String] = []
+    /// The bytes of the examples' keys, in ascending order (the examples are in the same order).
+    private var exampleKeys: [[UInt8]] = []
     /// Entries read by each configured key that is not its rule's writing key.
     public var readByKey: [ConfiguredKey: Int] = [:]
     /// Undecryptable entries that carry a configured key's name in their own resource's rule.
@@ -151,17 +156,43 @@ public struct AuditSummary: Sendable, Hashable {
         }
     }
 
-    private func keeps(_ verdict: Verdict) -> Bool { keptMask & Self.bit(verdict) != 0 }
+    func keeps(_ verdict: Verdict) -> Bool { keptMask & Self.bit(verdict) != 0 }
 
     /// Whether `add` keeps `entry`'s key (as a finding or an example), so it must be named.
-    func keepsKey(of entry: EntryAudit, identityIsAFallback: Bool) -> Bool {
+    func keepsKey(of entry: EntryAudit, key: UnsafeRawBufferPointer, identityIsAFallback: Bool) -> Bool {
         if keeps(entry.verdict) { return true }
-        guard let readBy = entry.readBy else { return false }
-        return readBy.isIdentity && identityIsAFallback && readByIdentityExamples.count < Self.exampleLimit
+        return isExample(entry, identityIsAFallback: identityIsAFallback) && takesExample(key)
     }
 
-    mutating func add(_ entry: EntryAudit, identityIsAFallback: Bool) {
-        audited += 1
+    private func isExample(_ entry: EntryAudit, identityIsAFallback: Bool) -> Bool {
+        guard let readBy = entry.readBy else { return false }
+        return readBy.isIdentity && identityIsAFallback
+    }
+
+    /// Whether `key` is among the smallest so far. In key order, once the examples are
+    /// full no later key is: the check is then one comparison.
+    private func takesExample(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard exampleKeys.count >= Self.exampleLimit, let largest = exampleKeys.last else { return true }
+        return largest.withUnsafeBytes { compareBytes(key, $0) < 0 }
+    }
+
+    /// Adds an example in key order, dropping the largest beyond the limit.
+    private mutating func addExample(_ name: String, key: UnsafeRawBufferPointer) {
+        var index = exampleKeys.endIndex
+        while index > exampleKeys.startIndex, exampleKeys[index - 1].withUnsafeBytes({ compareBytes(key, $0) < 0 }) { index -= 1 }
+        exampleKeys.insert(Array(key), at: index)
+        readByIdentityExamples.insert(name, at: index)
+        if exampleKeys.count > Self.exampleLimit {
+            exampleKeys.removeLast()
+            readByIdentityExamples.removeLast()
+        }
+    }
+
+    /// Adds `entry`'s verdict, `count` times: more than once only for entries that are
+    /// counted, not kept (`AuditFold`'s runs of entries read alike).
+    /// `key` is the entry's key, needed only when it may be an example (`keepsKey`).
+    mutating func add(_ entry: EntryAudit, key: UnsafeRawBufferPointer? = nil, identityIsAFallback: Bool, count: Int = 1) {
+        audited += count
         let cell = Cell(verdict: entry.verdict,
                         storage: StorageKey(storage: entry.storage, provider: entry.provider, keyName: entry.keyName,
                                             kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID),
@@ -171,16 +202,16 @@ public struct AuditSummary: Sendable, Hashable {
             run = Run(group: entry.group, resource: entry.resource, namespace: entry.namespace,
                       resourceName: entry.groupResource.description, cells: [])
         }
-        run?.count(cell)
+        run?.count(cell, by: count)
         if keeps(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
-        if let readBy = entry.readBy, readBy.isIdentity, identityIsAFallback, readByIdentityExamples.count < Self.exampleLimit {
-            readByIdentityExamples.append(entry.key)
+        if let key, isExample(entry, identityIsAFallback: identityIsAFallback), takesExample(key) {
+            addExample(entry.key, key: key)
         }
     }
 
     /// Adds `later`, the summary of the key range right after this one's: counts add
-    /// up and the examples keep key order, so merging the ranges' summaries in
-    /// order gives exactly the summary of one scan over all of them.
+    /// up and the examples stay the smallest keys, so merging the ranges' summaries
+    /// gives exactly the summary of one scan over all of them.
     mutating func merge(_ later: AuditSummary) {
         flush()
         var later = later
@@ -198,7 +229,9 @@ public struct AuditSummary: Sendable, Hashable {
         add(&byResourceAndStorage, later.byResourceAndStorage)
         for (verdict, entries) in later.findings { findings[verdict, default: []] += entries }
         for (resource, count) in later.readByIdentity { readByIdentity[resource, default: 0] += count }
-        readByIdentityExamples = Array((readByIdentityExamples + later.readByIdentityExamples).prefix(Self.exampleLimit))
+        for (name, key) in zip(later.readByIdentityExamples, later.exampleKeys) {
+            key.withUnsafeBytes { key in if takesExample(key) { addExample(name, key: key) } }
+        }
         for (key, count) in later.readByKey { readByKey[key, default: 0] += count }
         for (key, count) in later.claimedByKey { claimedByKey[key, default: 0] += count }
     }
@@ -228,14 +261,14 @@ public struct AuditSummary: Sendable, Hashable {
 }
 
 extension AuditSummary.Run {
-    /// Counts one entry in its cell, adding the cell the first time.
-    fileprivate mutating func count(_ cell: AuditSummary.Cell) {
+    /// Counts `count` entries in their cell, adding the cell the first time.
+    fileprivate mutating func count(_ cell: AuditSummary.Cell, by count: Int) {
         for index in cells.indices where cells[index].matches(cell) {
-            cells[index].count += 1
+            cells[index].count += count
             return
         }
         var added = cell
-        added.count = 1
+        added.count = count
         cells.append(added)
     }
 }

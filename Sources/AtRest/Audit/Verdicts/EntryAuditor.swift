@@ -15,11 +15,14 @@ public final class EntryAuditor {
     /// The last chain asked for: keys arrive in order, so nearly every entry asks
     /// for the same resource as the one before.
     private var lastChain: (groupResource: GroupResource, chain: ProviderChain)?
+    /// The built-in resources' chains, by `ResourceResolver.builtinResources` index.
+    private var builtinChains: [ProviderChain?]
 
     public init(configuration: EncryptionConfiguration, resolver: ResourceResolver, kms: KMSSession? = nil) {
         self.configuration = configuration
         self.resolver = resolver
         self.kms = kms
+        builtinChains = Array(repeating: nil, count: resolver.builtinResources.count)
     }
 
     /// The verdict for one entry; `nil` when the key is outside the prefix.
@@ -31,6 +34,30 @@ public final class EntryAuditor {
     /// a whole-index audit names only the entries it prints or keeps.
     func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool) -> EntryAudit? {
         guard let kind = resolver.resolve(key) else { return nil }
+        let groupResource: GroupResource
+        switch kind {
+        case .exempt:
+            return audit(key: key, value: value, namingKey: namingKey, kind: kind, chain: nil, outcome: nil)
+        case .object(let resolved):
+            groupResource = resolved.groupResource
+        case .unrecognized:
+            groupResource = unrecognizedGroupResource(key)
+        }
+        let chain = chain(for: groupResource)
+        return audit(key: key, value: value, namingKey: namingKey, kind: kind, chain: chain, outcome: chain.read(value, etcdKey: key))
+    }
+
+    /// An unknown built-in stores under its lower-case resource name without group
+    /// (`pkg/server/storage/storage_factory.go`); it is resolved that way.
+    private func unrecognizedGroupResource(_ key: UnsafeRawBufferPointer) -> GroupResource {
+        let segment = key.dropFirst(resolver.prefix.count + 1).split(separator: UInt8(ascii: "/")).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return GroupResource(group: "", resource: segment)
+    }
+
+    /// The verdict for one entry whose key resolved to `kind` and whose value `chain`
+    /// (the resource's) read with `outcome`; exempt keys have neither.
+    func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool, kind: KeyKind,
+               chain: ProviderChain?, outcome: ProviderChain.Outcome?) -> EntryAudit {
         var audit = EntryAudit(key: namingKey ? EscapedBytes.string(key) : "", group: "", resource: "", namespace: nil, name: "",
                                storage: "", provider: "", keyName: nil, kmsVersion: nil, kmsKeyID: nil,
                                verdict: .undecryptable, reason: "", readBy: nil)
@@ -46,31 +73,18 @@ public final class EntryAuditor {
             audit.set(resolved)
             groupResource = resolved.groupResource
         case .unrecognized:
-            // An unknown built-in stores under its lower-case resource name without group
-            // (`pkg/server/storage/storage_factory.go`); resolve it that way.
-            let segment = key.dropFirst(resolver.prefix.count + 1).split(separator: UInt8(ascii: "/")).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            groupResource = GroupResource(group: "", resource: segment)
-            audit.resource = segment
-            audit.name = EscapedBytes.string(key.dropFirst(resolver.prefix.count + 1 + segment.utf8.count).drop { $0 == UInt8(ascii: "/") })
+            groupResource = unrecognizedGroupResource(key)
+            audit.resource = groupResource.resource
+            audit.name = EscapedBytes.string(key.dropFirst(resolver.prefix.count + 1 + groupResource.resource.utf8.count).drop { $0 == UInt8(ascii: "/") })
         }
-        let chain = chain(for: groupResource)
-        switch chain.read(value, etcdKey: key) {
+        guard let chain, let outcome else { preconditionFailure("an object's verdict needs its chain's outcome") }
+        switch outcome {
         case .read(let index, _):
             // Every value an entry reads is stored alike: no need to classify the bytes.
             let entry = chain.entries[index]
             (audit.storage, audit.provider, audit.keyName) = entry.storedAs
             audit.readBy = entry.position
-            (audit.verdict, audit.reason) = chain.readVerdict(index) {
-                if entry.provider == 0 && entry.key == 0 {
-                    return (.current, entry.isIdentity
-                        ? "plaintext, and the first provider for \(groupResource) is identity"
-                        : "read by the first provider and key (\(entry.label))")
-                } else if entry.isIdentity && chain.firstProviderEncrypts {
-                    return (.unencrypted, "plaintext, readable only through identity at position \(entry.provider + 1); the first provider for \(groupResource) encrypts")
-                } else {
-                    return (.stale, "read by \(entry.label), not by the first provider and key (\(chain.entries[0].label))")
-                }
-            }
+            (audit.verdict, audit.reason) = readVerdict(chain, index, of: groupResource)
         case .kms(let index):
             let entry = chain.entries[index]
             audit.setStorage(classifying: value)
@@ -112,6 +126,44 @@ public final class EntryAuditor {
             }
         }
         return audit
+    }
+
+    /// The verdict and reason of a value of `groupResource` that `chain.entries[index]` read.
+    func readVerdict(_ chain: ProviderChain, _ index: Int, of groupResource: @autoclosure () -> GroupResource) -> (verdict: Verdict, reason: String) {
+        chain.readVerdict(index) {
+            let entry = chain.entries[index]
+            let groupResource = groupResource()
+            if entry.provider == 0 && entry.key == 0 {
+                return (.current, entry.isIdentity
+                    ? "plaintext, and the first provider for \(groupResource) is identity"
+                    : "read by the first provider and key (\(entry.label))")
+            } else if entry.isIdentity && chain.firstProviderEncrypts {
+                return (.unencrypted, "plaintext, readable only through identity at position \(entry.provider + 1); the first provider for \(groupResource) encrypts")
+            } else {
+                return (.stale, "read by \(entry.label), not by the first provider and key (\(chain.entries[0].label))")
+            }
+        }
+    }
+
+    /// The chain of `resolver.builtinResources[resource]`, by index: no hashing per entry.
+    func chain(forBuiltin resource: Int) -> ProviderChain {
+        if let known = builtinChains[resource] { return known }
+        let made = chain(for: resolver.builtinResources[resource])
+        builtinChains[resource] = made
+        return made
+    }
+
+    /// The verdict every value of `resolver.builtinResources[resource]` in `namespace`
+    /// that `chain.entries[index]` read gets, without a key or name: what a fold counts
+    /// such entries under when it did not audit them one by one.
+    func readAudit(resource: Int, namespace: String?, chain: ProviderChain, index: Int) -> EntryAudit {
+        let groupResource = resolver.builtinResources[resource]
+        let entry = chain.entries[index]
+        let (storage, provider, keyName) = entry.storedAs
+        let (verdict, reason) = readVerdict(chain, index, of: groupResource)
+        return EntryAudit(key: "", group: groupResource.group, resource: groupResource.resource, namespace: namespace, name: "",
+                          storage: storage, provider: provider, keyName: keyName, kmsVersion: nil, kmsKeyID: nil,
+                          verdict: verdict, reason: reason, readBy: entry.position)
     }
 
     /// Whether any provider the configuration lists for `groupResource` encrypts.

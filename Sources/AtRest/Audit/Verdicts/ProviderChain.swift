@@ -100,6 +100,9 @@ final class ProviderChain {
         return made
     }
 
+    /// The verdict of a value read by `entries[index]`, once `readVerdict` has made it.
+    func knownReadVerdict(_ index: Int) -> Verdict? { readVerdicts[index]?.verdict }
+
     /// The verdict and reason for a value read by `entries[index]`, from `make` the first time.
     func readVerdict(_ index: Int, _ make: () -> (verdict: Verdict, reason: String)) -> (verdict: Verdict, reason: String) {
         if let known = readVerdicts[index] { return known }

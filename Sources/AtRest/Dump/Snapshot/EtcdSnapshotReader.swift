@@ -73,6 +73,40 @@ public struct SnapshotReader: Sendable {
         return (metadata, file.size, trailer.fileSHA256)
     }
 
+    /// Reads the tree twice, for a caller that must see the whole history before it
+    /// knows which revisions it wants (the live ones): `first` sees every revision,
+    /// then `makeSecond` turns it into the sink that sees them all again, which is
+    /// returned. Not for salvage.
+    ///
+    /// The trailer's sha256 (a second of one core for 1.4 GB) is computed on a thread
+    /// of its own while the tree is read, and waited for before anything is returned:
+    /// a mismatch is reported, as by `read`, before any other error.
+    /// - Parameter progress: over both reads, each counted as half of the database.
+    public func readTwice<First: DumpSink, Second: DumpSink>(
+        into first: inout First, then makeSecond: (inout First) throws -> Second,
+        progress: ((_ done: UInt64, _ total: UInt64) -> Void)? = nil
+    ) throws -> (metadata: ExportMetadata, byteCount: UInt64, sha256: [UInt8], second: Second) {
+        precondition(!salvage, "a salvage reads a damaged snapshot once")
+        let file = try SnapshotFile(path: path, displayName: displayName)
+        let check = ConcurrentTrailerCheck(file, skipHashCheck: skipHashCheck)
+        let layout = SnapshotTrailer.layout(of: file)
+        let halves = progress.map { report in
+            (first: { (done: UInt64, total: UInt64) in report(done / 2, total) },
+             second: { (done: UInt64, total: UInt64) in report(total / 2 + done / 2, total) })
+        }
+        do {
+            _ = try readTree(file, trailer: layout, into: &first, progress: halves?.first)
+            var second = try makeSecond(&first)
+            var metadata = try readTree(file, trailer: layout, into: &second, progress: halves?.second)
+            let trailer = try check.result()
+            metadata.trailer = trailer.status
+            return (metadata, file.size, trailer.fileSHA256, second)
+        } catch {
+            _ = try check.result()
+            throw error
+        }
+    }
+
     /// The normal read: the tree from the chosen meta, every bucket checked.
     private func readTree(_ file: SnapshotFile, trailer: SnapshotTrailer.Result, into sink: inout some DumpSink,
                           progress: ((_ done: UInt64, _ total: UInt64) -> Void)?) throws -> ExportMetadata {

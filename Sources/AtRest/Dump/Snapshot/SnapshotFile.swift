@@ -13,7 +13,7 @@ import Darwin
 /// read only when the tree walk reaches it, into a buffer that is reused. Why
 /// read-only: opening evidence read-write with bbolt rewrites it (spec §2.2), so
 /// this type never writes and never takes a lock.
-final class SnapshotFile {
+final class SnapshotFile: Sendable {
     /// The name used in every error (as given on the command line).
     let displayName: String
     /// The size of the file in bytes, trailer included, taken once at open.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The sha256 trailer that `etcdctl snapshot save` appends to the bbolt file.
 ///
 /// Why: the server streams the db and then one extra message holding
@@ -18,6 +20,14 @@ enum SnapshotTrailer {
         var databaseSize: UInt64
         /// sha256 of the whole file, trailer included (provenance).
         var fileSHA256: [UInt8]
+    }
+
+    /// What `check` would find, but for the hash: the database size, and the trailer
+    /// as present (taken as verified until `check` says otherwise) or absent.
+    static func layout(of file: SnapshotFile) -> Result {
+        let size = file.size
+        let hasTrailer = size % 512 == length && size >= length
+        return Result(status: hasTrailer ? .verified : .absent, databaseSize: hasTrailer ? size - length : size, fileSHA256: [])
     }
 
     /// Hashes the file once, streaming; checks the trailer when `size % 512 == 32`.
@@ -57,5 +67,30 @@ enum SnapshotTrailer {
                             "sha256 trailer does not match the snapshot: expected \(expected.hexString), computed \(computed.hexString) (use --skip-hash-check to read it anyway)")
         }
         return Result(status: .skipped, databaseSize: bodySize, fileSHA256: whole)
+    }
+}
+
+/// `SnapshotTrailer.check` on a thread of its own (`pread` at explicit offsets is safe
+/// beside the tree's reads of the same descriptor); `result()` waits for it.
+final class ConcurrentTrailerCheck: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: Result<SnapshotTrailer.Result, DumpError>?
+
+    init(_ file: SnapshotFile, skipHashCheck: Bool) {
+        let thread = Thread { [self] in
+            outcome = Result { () throws(DumpError) in try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck) }
+            done.signal()
+        }
+        thread.name = "atrest-sha256"
+        thread.start()
+    }
+
+    /// The check's result, once it is done; the same on every call.
+    func result() throws(DumpError) -> SnapshotTrailer.Result {
+        // Waits for the thread's signal and passes it on to the next call.
+        done.wait()
+        done.signal()
+        guard let outcome else { preconditionFailure("the trailer check signals only once it has a result") }
+        return try outcome.get()
     }
 }
