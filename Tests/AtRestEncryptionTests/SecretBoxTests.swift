@@ -52,6 +52,37 @@ import Testing
         }
     }
 
+    /// The audit checks secretbox values by their tag alone; it must accept and refuse
+    /// exactly what decrypting does, whichever byte of the payload or key is damaged.
+    @Test func authenticatingAgreesWithDecryptingOnEveryDamagedByte() throws {
+        let decryptor = try decryptor
+        let full = try hexBytes(vectors.secretbox.payloadHex)
+        func outcome(_ decryptor: SecretBoxDecryptor, _ payload: [UInt8]) -> (decrypt: DecryptionFailure?, authenticate: DecryptionFailure?) {
+            (failure { () throws(DecryptionFailure) in _ = try decryptor.decrypt(payload) },
+             failure { () throws(DecryptionFailure) in
+                 try payload.withUnsafeBytes { p in Result { () throws(DecryptionFailure) in try decryptor.authenticate(p) } }.get()
+             })
+        }
+        let intact = outcome(decryptor, full)
+        #expect(intact.decrypt == nil && intact.authenticate == nil)
+        let empty = outcome(decryptor, try hexBytes(vectors.secretbox.emptyPlaintextPayloadHex))
+        #expect(empty.decrypt == nil && empty.authenticate == nil)
+        for index in full.indices {
+            var payload = full
+            payload[index] ^= 0x20
+            let damaged = outcome(decryptor, payload)
+            #expect(damaged.authenticate == damaged.decrypt && damaged.decrypt == .authenticationFailed, "byte \(index)")
+        }
+        for length in [0, 23, 24, 39] {
+            let short = outcome(decryptor, Array(full.prefix(length)))
+            #expect(short.authenticate == .truncated && short.decrypt == .truncated, "length \(length)")
+        }
+        var key = try hexBytes(vectors.secretbox.keyHex)
+        key[0] ^= 0x01
+        let wrong = outcome(try SecretBoxDecryptor(key: SecretBytes(key)), full)
+        #expect(wrong.authenticate == .authenticationFailed && wrong.decrypt == .authenticationFailed)
+    }
+
     @Test(arguments: [0, 16, 24, 31, 33, 64])
     func keyOfWrongLengthIsRejected(length: Int) {
         let key = SecretBytes([UInt8](repeating: 2, count: length))

@@ -33,10 +33,11 @@ public struct SecretBoxDecryptor: Sendable {
         return SecretBytes(try SecretBoxBackend.open(box: box, nonce: nonce, key: key))
     }
 
-    /// Checks that `payload` opens, decrypting into `scratch` (wiped) instead of a new buffer.
-    public func authenticate(_ payload: UnsafeRawBufferPointer, scratch: ScratchBuffer) throws(DecryptionFailure) {
+    /// Checks that `payload` opens, with the same outcome as `decrypt`, by its Poly1305
+    /// tag alone: secretbox decides that before it decrypts, so no plaintext is made.
+    public func authenticate(_ payload: UnsafeRawBufferPointer) throws(DecryptionFailure) {
         let (nonce, box) = try Self.parts(of: payload)
-        try SecretBoxBackend.open(box: box, nonce: nonce, key: key, into: scratch)
+        try SecretBoxBackend.authenticate(box: box, nonce: nonce, key: key)
     }
 
     /// `nonce || box` (tag and ciphertext), as views into `payload`.

@@ -39,17 +39,28 @@ enum SodiumSecretBoxBackend {
         return plaintext
     }
 
-    /// Opens into `scratch` (wiped afterwards): authentication only, no plaintext kept.
-    static func open(box: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, key: SecretBytes,
-                     into scratch: ScratchBuffer) throws(DecryptionFailure) {
-        let count = box.count - crypto_secretbox_macbytes()
-        guard count >= 0, let boxBase = box.baseAddress?.assumingMemoryBound(to: UInt8.self),
+    /// Checks `box`'s tag without decrypting it: what `crypto_secretbox_open_easy` does
+    /// before it decrypts, and all that decides whether it fails (libsodium
+    /// `crypto_secretbox_open_detached`): the XSalsa20 subkey of the nonce's first 16
+    /// bytes (HSalsa20), the first 32 bytes of the Salsa20 stream under it and the
+    /// nonce's last 8 as the Poly1305 key, and Poly1305 over the ciphertext. No plaintext
+    /// is made; the subkey and the one-time key are wiped.
+    static func authenticate(box: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, key: SecretBytes) throws(DecryptionFailure) {
+        let tagCount = crypto_secretbox_macbytes()
+        guard box.count >= tagCount, let boxBase = box.baseAddress?.assumingMemoryBound(to: UInt8.self),
               let nonceBase = nonce.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw .truncated }
-        let status = scratch.withBytes(count) { out in
-            key.withUnsafeBytes { keyBytes -> Int32 in
+        // Subkey (32) then one-time key (32), on the stack.
+        var keys: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        let status = withUnsafeMutableBytes(of: &keys) { keys -> Int32 in
+            let subkey = keys.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+            let oneTimeKey = subkey + 32
+            defer { OPENSSL_cleanse(subkey, 64) }
+            let derived = key.withUnsafeBytes { keyBytes -> Int32 in
                 guard let keyBase = keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return -1 }
-                return crypto_secretbox_open_easy(out, boxBase, UInt64(box.count), nonceBase, keyBase)
+                return crypto_core_hsalsa20(subkey, nonceBase, keyBase, nil)
             }
+            guard derived == 0, crypto_stream_salsa20(oneTimeKey, 32, nonceBase + 16, subkey) == 0 else { return -1 }
+            return crypto_onetimeauth_poly1305_verify(boxBase, boxBase + tagCount, UInt64(box.count - tagCount), oneTimeKey)
         }
         if status != 0 { throw .authenticationFailed }
     }
