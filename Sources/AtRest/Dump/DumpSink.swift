@@ -13,6 +13,15 @@ public protocol DumpSink {
 
     /// An entry the reader saw but could not accept; it is counted, never dropped silently.
     mutating func refused(_ refusal: Refusal) throws
+
+    /// Whether entries need their values. A sink that only counts keys (the first read of
+    /// a snapshot's audit) says no, and readers that can then skip copying each value
+    /// (still checking it as they would) deliver it empty.
+    var wantsValues: Bool { get }
+}
+
+extension DumpSink {
+    public var wantsValues: Bool { true }
 }
 
 /// An entry that was read but not accepted, with where and why.

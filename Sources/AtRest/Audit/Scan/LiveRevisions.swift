@@ -5,12 +5,12 @@ import AtRestIndex
 /// that is a tombstone (etcd's `mvcc/kvstore.go` `restore`, as `IndexWriter` replays
 /// it), found without holding any key.
 ///
-/// Every revision is recorded as a 128-bit fingerprint of its key (two SipHash-1-3
+/// Every revision is recorded as a 96-bit fingerprint of its key (two SipHash-1-3
 /// digests under this process's random seed) and its place in the read; sorting
 /// them by fingerprint and place puts each key's revisions together, newest last.
-/// That costs 24 bytes per revision while collecting (24 MB for a million) and one
+/// That costs 16 bytes per revision while collecting (16 MB for a million) and one
 /// bit per revision after. Two keys are mistaken for one only if their fingerprints
-/// collide: about 2⁻⁸⁵ for four million keys, and the seed is not known to whoever
+/// collide: about 2⁻⁵³ for four million keys, and the seed is not known to whoever
 /// wrote the keys.
 struct LiveRevisions {
     private var bits: [UInt64]
@@ -36,12 +36,16 @@ struct LiveRevisions {
     struct Collector: DumpSink {
         private(set) var counts = IndexProvenance.Counts()
         private var fingerprints: [Fingerprint] = []
+        /// Only keys are fingerprinted.
+        var wantsValues: Bool { false }
 
         private struct Fingerprint {
             var high: UInt64
-            var low: UInt64
-            var sequence: UInt32
-            var tombstone: Bool
+            var low: UInt32
+            /// The place in the read, shifted left by one; the low bit marks a tombstone.
+            var place: UInt32
+            var sequence: Int { Int(place >> 1) }
+            var tombstone: Bool { place & 1 != 0 }
         }
 
         mutating func live(_ entry: KeyValue) throws {
@@ -49,7 +53,7 @@ struct LiveRevisions {
         }
 
         mutating func history(_ revision: Revision, tombstone: Bool, _ entry: KeyValue) throws {
-            guard fingerprints.count < Int(UInt32.max) else {
+            guard fingerprints.count < Int(UInt32.max >> 1) else {
                 throw StreamingAudit.NotSequential(reason: "more revisions than one read can number")
             }
             counts.entriesRead += 1
@@ -62,8 +66,8 @@ struct LiveRevisions {
                 high.combine(bytes: key)
                 low.combine(bytes: key)
             }
-            fingerprints.append(Fingerprint(high: UInt64(UInt(bitPattern: high.finalize())), low: UInt64(UInt(bitPattern: low.finalize())),
-                                            sequence: UInt32(fingerprints.count), tombstone: tombstone))
+            fingerprints.append(Fingerprint(high: UInt64(UInt(bitPattern: high.finalize())), low: UInt32(truncatingIfNeeded: low.finalize()),
+                                            place: UInt32(fingerprints.count) << 1 | (tombstone ? 1 : 0)))
         }
 
         mutating func refused(_ refusal: Refusal) throws {
@@ -75,13 +79,13 @@ struct LiveRevisions {
         mutating func finish() -> LiveRevisions {
             var all = fingerprints
             fingerprints = []
-            all.sort { ($0.high, $0.low, $0.sequence) < ($1.high, $1.low, $1.sequence) }
+            all.sort { ($0.high, $0.low, $0.place) < ($1.high, $1.low, $1.place) }
             var bits = [UInt64](repeating: 0, count: (all.count + 63) / 64)
             var count = 0
             for index in all.indices {
                 let last = index + 1 == all.count || all[index + 1].high != all[index].high || all[index + 1].low != all[index].low
                 guard last, !all[index].tombstone else { continue }
-                let sequence = Int(all[index].sequence)
+                let sequence = all[index].sequence
                 bits[sequence >> 6] |= 1 << UInt64(sequence & 63)
                 count += 1
             }

@@ -181,7 +181,7 @@ public struct SnapshotReader: Sendable {
         // store's (`--salvage` recovers the rest and counts this entry as refused).
         let entry: KeyValue
         do {
-            entry = try Self.decodeKeyValue(element.value)
+            entry = try Self.decodeKeyValue(element.value, values: sink.wantsValues)
         } catch {
             throw DumpError(.malformedProtobuf, file: displayName, at: location,
                             "revision \(revision.main)_\(revision.sub) on page \(element.pageID) is not an mvccpb.KeyValue: \(error)")
@@ -206,7 +206,8 @@ public struct SnapshotReader: Sendable {
 
     /// `mvccpb.KeyValue` (etcd `mvcc/mvccpb/kv.proto`): 1 key, 2 create_revision, 3 mod_revision,
     /// 4 version, 5 value, 6 lease. Unknown fields are skipped; a known field with the wrong wire type is an error.
-    static func decodeKeyValue(_ bytes: UnsafeRawBufferPointer) throws(ProtobufError) -> KeyValue {
+    /// Without `values` the value is checked as a field but not copied.
+    static func decodeKeyValue(_ bytes: UnsafeRawBufferPointer, values: Bool = true) throws(ProtobufError) -> KeyValue {
         var reader = ProtobufReader(bytes)
         var entry = KeyValue(key: [], value: [])
         while let field = try reader.next() {
@@ -215,7 +216,7 @@ public struct SnapshotReader: Sendable {
             case (2, .varint(let raw)): entry.createRevision = Int64(bitPattern: raw)
             case (3, .varint(let raw)): entry.modRevision = Int64(bitPattern: raw)
             case (4, .varint(let raw)): entry.version = Int64(bitPattern: raw)
-            case (5, .bytes(let view)): entry.value = Array(view)
+            case (5, .bytes(let view)): if values { entry.value = Array(view) }
             case (6, .varint(let raw)): entry.lease = Int64(bitPattern: raw)
             case (1...6, _):
                 throw ProtobufError(offset: field.offset, message: "field \(field.number) has the wrong wire type")
