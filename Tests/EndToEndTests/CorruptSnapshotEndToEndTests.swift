@@ -3,7 +3,8 @@ import Testing
 import AtRestTestSupport
 
 /// The corrupt-snapshot suite through the binary: a representative case of every
-/// category must exit 2 with one line on standard error naming a page or a byte;
+/// category must exit 2 with one line on standard error naming a page or a byte,
+/// from `stats` (through an index) and `audit` (two reads, no index) alike;
 /// `--salvage` reads what is left and says the result is partial; hostile sizes are
 /// refused without allocating what they claim.
 @Suite(.enabled(if: EtcdServer.shouldRun)) struct CorruptSnapshotEndToEndTests {
@@ -56,6 +57,10 @@ import AtRestTestSupport
         #expect(result.stderr.hasPrefix("atrest: \(path): "), "\(name): \(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.contains(": page ") || result.stderr.contains(": byte "), "\(name): \(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stdout.isEmpty, sourceLocation: sourceLocation)
+        // `audit` reads a snapshot twice without an index: the same refusal, nothing printed.
+        let audit = try AtRestBinary.run(["audit", "--feature-gates", "KMSv1=true", path, "--config", Fixtures.path("audit/config.yaml")])
+        #expect(audit.status == 2 && audit.stderr == result.stderr && audit.stdout.isEmpty,
+                "\(name): audit says \(audit.status) \(audit.stderr)", sourceLocation: sourceLocation)
         return result.stderr
     }
 
