@@ -114,22 +114,36 @@ public struct ResourceResolver: Sendable {
     /// Where a key's resource is, as `resolve` would say, without building a String:
     /// the audit's per-entry path, which names an entry only when it keeps or prints it.
     public enum Location: Sendable, Equatable {
-        /// An object of `builtinResources[index]`; for a namespaced one, where its
-        /// namespace lies in the key.
-        case builtin(Int, namespace: Range<Int>?)
+        /// An object of a built-in resource.
+        case builtin(BuiltinObject)
         /// Anything else under the prefix (exempt keys, custom resources, unrecognized
         /// keys): `resolve` says what.
         case other
         case outside
     }
 
+    /// Where an object of a built-in resource lies in its key.
+    public struct BuiltinObject: Sendable, Equatable {
+        /// Its resource's index in `builtinResources`.
+        public var resource: Int
+        /// A namespaced object's namespace, as a byte range of the key.
+        public var namespace: Range<Int>?
+        public var name: Range<Int>
+    }
+
     /// `key`'s `Location`.
     public func locate(_ key: UnsafeRawBufferPointer) -> Location {
         switch match(key) {
         case .outside: return .outside
-        case .builtin(let entry, let object): return .builtin(entry, namespace: object.namespace)
+        case .builtin(let entry, let object):
+            return .builtin(BuiltinObject(resource: entry, namespace: object.namespace, name: object.name))
         case .exempt, .custom, .unrecognized: return .other
         }
+    }
+
+    /// What `resolve` says of the key that `locate` found `object` in, without matching it again.
+    public func kind(of object: BuiltinObject, in key: UnsafeRawBufferPointer) -> KeyKind {
+        .object(ObjectRanges(namespace: object.namespace, name: object.name).key(layout.resources[object.resource], in: key))
     }
 
     /// An object's namespace (namespaced only) and name, as byte ranges of its key.

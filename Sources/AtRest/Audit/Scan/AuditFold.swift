@@ -54,17 +54,18 @@ struct AuditFold {
     @discardableResult
     mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> EntryAudit? {
         var audit: EntryAudit
-        if !namingEveryKey, case .builtin(let resource, let namespaceRange) = auditor.resolver.locate(key) {
+        if !namingEveryKey, case .builtin(let object) = auditor.resolver.locate(key) {
+            let resource = object.resource
             let chain = auditor.chain(forBuiltin: resource)
             let outcome = chain.read(value, etcdKey: key)
             if case .read(let index, _) = outcome, countsWithoutAudit(chain, index, resource) {
-                let namespace = namespaceRange.map { UnsafeRawBufferPointer(rebasing: key[$0]) }
+                let namespace = object.namespace.map { UnsafeRawBufferPointer(rebasing: key[$0]) }
                 if !counted.matches(resource, namespace, chain) { startCountedRun(resource, namespace, chain) }
                 counted.counts[index] += 1
                 return nil
             }
-            guard let kind = auditor.resolver.resolve(key) else { preconditionFailure("a located key resolves") }
-            audit = auditor.audit(key: key, value: value, namingKey: false, kind: kind, chain: chain, outcome: outcome)
+            audit = auditor.audit(key: key, value: value, namingKey: false, kind: auditor.resolver.kind(of: object, in: key),
+                                  read: (chain, outcome))
         } else {
             // The escaped key is built only for entries that are printed or kept.
             guard let audited = auditor.audit(key: key, value: value, namingKey: namingEveryKey) else {

@@ -34,17 +34,7 @@ public final class EntryAuditor {
     /// a whole-index audit names only the entries it prints or keeps.
     func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool) -> EntryAudit? {
         guard let kind = resolver.resolve(key) else { return nil }
-        let groupResource: GroupResource
-        switch kind {
-        case .exempt:
-            return audit(key: key, value: value, namingKey: namingKey, kind: kind, chain: nil, outcome: nil)
-        case .object(let resolved):
-            groupResource = resolved.groupResource
-        case .unrecognized:
-            groupResource = unrecognizedGroupResource(key)
-        }
-        let chain = chain(for: groupResource)
-        return audit(key: key, value: value, namingKey: namingKey, kind: kind, chain: chain, outcome: chain.read(value, etcdKey: key))
+        return audit(key: key, value: value, namingKey: namingKey, kind: kind)
     }
 
     /// An unknown built-in stores under its lower-case resource name without group
@@ -54,10 +44,11 @@ public final class EntryAuditor {
         return GroupResource(group: "", resource: segment)
     }
 
-    /// The verdict for one entry whose key resolved to `kind` and whose value `chain`
-    /// (the resource's) read with `outcome`; exempt keys have neither.
+    /// The verdict for one entry whose key resolved to `kind`. `read` is the resource's
+    /// chain and what it made of the value, when the caller has read it already (the
+    /// counted path reads before it decides to audit); otherwise it is read here.
     func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool, kind: KeyKind,
-               chain: ProviderChain?, outcome: ProviderChain.Outcome?) -> EntryAudit {
+               read: (chain: ProviderChain, outcome: ProviderChain.Outcome)? = nil) -> EntryAudit {
         var audit = EntryAudit(key: namingKey ? EscapedBytes.string(key) : "", group: "", resource: "", namespace: nil, name: "",
                                storage: "", provider: "", keyName: nil, kmsVersion: nil, kmsKeyID: nil,
                                verdict: .undecryptable, reason: "", readBy: nil)
@@ -77,7 +68,8 @@ public final class EntryAuditor {
             audit.resource = groupResource.resource
             audit.name = EscapedBytes.string(key.dropFirst(resolver.prefix.count + 1 + groupResource.resource.utf8.count).drop { $0 == UInt8(ascii: "/") })
         }
-        guard let chain, let outcome else { preconditionFailure("an object's verdict needs its chain's outcome") }
+        let chain = read?.chain ?? self.chain(for: groupResource)
+        let outcome = read?.outcome ?? chain.read(value, etcdKey: key)
         switch outcome {
         case .read(let index, _):
             // Every value an entry reads is stored alike: no need to classify the bytes.
