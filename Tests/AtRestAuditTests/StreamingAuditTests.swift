@@ -21,9 +21,22 @@ import Testing
     }
 
     /// The audit of `inputs` through an index, as `audit --index` runs it.
-    func indexed(_ inputs: [String], jobs: Int = 1) throws -> (AuditResult, IndexProvenance) {
+    func indexed(_ inputs: [String], options: ReadOptions = ReadOptions(), jobs: Int = 1) throws -> (AuditResult, IndexProvenance) {
         let auditor = try auditor()
-        return try IndexBuilder.withTemporaryIndex(inputs: inputs) { index in (try auditor.run(index, jobs: jobs), index.provenance) }
+        return try IndexBuilder.withTemporaryIndex(inputs: inputs, options: options) { index in (try auditor.run(index, jobs: jobs), index.provenance) }
+    }
+
+    /// The generated snapshot with overwritten keys, `damaged` as asked, in a temporary
+    /// directory that `body` gets the file's path in.
+    func withGeneratedSnapshot(_ name: String, damaged: (inout [UInt8]) -> Void = { _ in },
+                               _ body: (String) throws -> Void) throws {
+        var bytes = try GeneratedSnapshot.shared.get().snapshot
+        damaged(&bytes)
+        let directory = try Fixtures.temporaryDirectory(name)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("snapshot.db").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try body(path)
     }
 
     func expectSame(_ streamed: (result: AuditResult, provenance: IndexProvenance), _ indexed: (AuditResult, IndexProvenance),
@@ -72,34 +85,24 @@ import Testing
     /// Overwritten keys' live revisions come long after their neighbours', so the
     /// entries arrive out of key order; the examples must still be the smallest keys.
     @Test func aSnapshotWhoseLiveRevisionsAreOutOfKeyOrderGivesTheSameExamples() throws {
-        let generated = try GeneratedSnapshot.shared.get()
-        let directory = try Fixtures.temporaryDirectory("snapshot-audit")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("snapshot.db").path
-        try Data(generated.snapshot).write(to: URL(fileURLWithPath: path))
-        let reference = try indexed([path])
-        #expect(reference.0.summary.readByIdentityExamples.count == 20, "more identity reads than examples are needed")
-        for jobs in [1, 2, 3] {
-            expectSame(try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: jobs), reference, "--jobs \(jobs)")
+        try withGeneratedSnapshot("snapshot-audit") { path in
+            let reference = try indexed([path])
+            #expect(reference.0.summary.readByIdentityExamples.count == 20, "more identity reads than examples are needed")
+            for jobs in [1, 2, 3] {
+                expectSame(try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: jobs), reference, "--jobs \(jobs)")
+            }
         }
     }
 
     @Test func aSnapshotWithAMismatchingTrailerIsRefusedAsByTheIndex() throws {
-        let generated = try GeneratedSnapshot.shared.get()
-        let directory = try Fixtures.temporaryDirectory("snapshot-trailer")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("snapshot.db").path
-        var bytes = generated.snapshot
-        bytes[bytes.count - 1] ^= 0xFF
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: DumpError.self) { try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: 2) }
-        #expect(error?.code == .checksumMismatch)
-        let skipped = ReadOptions(skipHashCheck: true)
-        let streamed = try StreamingAudit.runSnapshot(path, options: skipped, auditor: try auditor(), jobs: 2)
-        let reference = try auditor()
-        let indexed = try IndexBuilder.withTemporaryIndex(inputs: [path], options: skipped) { index in (try reference.run(index), index.provenance) }
-        expectSame(streamed, indexed, "--skip-hash-check")
-        #expect(streamed.provenance.inputs.first?.trailer == .skipped)
+        try withGeneratedSnapshot("snapshot-trailer", damaged: { $0[$0.count - 1] ^= 0xFF }) { path in
+            let error = #expect(throws: DumpError.self) { try StreamingAudit.runSnapshot(path, auditor: try auditor(), jobs: 2) }
+            #expect(error?.code == .checksumMismatch)
+            let skipped = ReadOptions(skipHashCheck: true)
+            let streamed = try StreamingAudit.runSnapshot(path, options: skipped, auditor: try auditor(), jobs: 2)
+            expectSame(streamed, try indexed([path], options: skipped), "--skip-hash-check")
+            #expect(streamed.provenance.inputs.first?.trailer == .skipped)
+        }
     }
 
     @Test func onlyOneSnapshotInARegularFileIsReadTwice() {
