@@ -35,7 +35,8 @@ let package = Package(
 
         .target(name: "CBuildInfo", path: "Sources/CShims/CBuildInfo", cSettings: [.define("ATREST_GIT_COMMIT", to: "\"\(commit)\"")]),
 
-        .target(name: "AtRestDump", dependencies: ["COpenSSL", "CSQLite"], path: "Sources/AtRest/Dump"),
+        .target(name: "CBase64", path: "Sources/CShims/CBase64"),
+        .target(name: "AtRestDump", dependencies: ["COpenSSL", "CSQLite", "CBase64"], path: "Sources/AtRest/Dump"),
         .target(name: "AtRestIndex", dependencies: ["AtRestDump", "CLMDB"], path: "Sources/AtRest/Index"),
         .target(name: "AtRestEncryption", dependencies: ["AtRestDump", "COpenSSL", "CSodium", .product(name: "Yams", package: "Yams")], path: "Sources/AtRest/Encryption"),
         .target(name: "AtRestAudit", dependencies: ["AtRestDump", "AtRestIndex", "AtRestEncryption"], path: "Sources/AtRest/Audit"),

@@ -26,6 +26,29 @@ import Testing
         }
     }
 
+    /// 172 symbols: five 32-symbol blocks for the vector path, and a tail for the tables.
+    static let long = Array(Data((0..<128).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) }).base64EncodedString().utf8)
+
+    @Test func refusesEveryByteOutsideTheAlphabetAtEveryPositionOfALongValue() {
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        for bad in UInt8.min...UInt8.max where !alphabet.contains(bad) {
+            for position in Self.long.indices where !(bad == UInt8(ascii: "=") && position >= Self.long.count - 2) {
+                var damaged = Self.long
+                damaged[position] = bad
+                #expect(Base64.decode(damaged) == nil, "byte 0x\(String(bad, radix: 16)) at \(position)")
+            }
+        }
+    }
+
+    @Test func decodesEverySymbolInEveryPositionOfABlock() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        for shift in 0..<64 {
+            let symbols = (0..<128).map { alphabet[($0 + shift) % 64] }
+            let expected = Data(base64Encoded: Data(symbols)).map { Array($0) }
+            #expect(Base64.decode(symbols) == expected, "shift \(shift)")
+        }
+    }
+
     @Test func refusesNonCanonicalPaddingBitsAndBadLengths() {
         #expect(decode("QQ==") == [0x41])
         #expect(decode("QR==") == nil)

@@ -129,7 +129,8 @@ public enum ExportReading {
             case .kine:
                 report = try readKine(file: file, stream: stream, into: &sink)
             case .etcdctlJSON, .gatewayJSON:
-                let result = try EtcdJSONReader(stream: stream).read(into: &sink, guard: &keys, firstPageIndex: pages.count + 1)
+                var reader = EtcdJSONReader(stream: stream)
+                let result = try reader.read(into: &sink, guard: &keys, firstPageIndex: pages.count + 1)
                 pages += result.pages
                 report = InputReport(name: file.displayName, byteCount: stream.byteCount, sha256: stream.digest(), metadata: result.metadata)
             case .fields:

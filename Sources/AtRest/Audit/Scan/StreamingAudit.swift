@@ -65,24 +65,57 @@ public enum StreamingAudit {
 
 /// Entries gathered for the pool, about 4 MiB at a time: enough to make the hand-off
 /// cost nothing per entry, small enough that the queue stays a few batches deep.
+///
+/// Keys and values are copied back to back into one arena, so a reader can decode
+/// every value into the same buffer, and a batch costs no allocation per entry: the
+/// pool hands audited batches back (`FoldPool.submit`) to be filled again.
 struct EntryBatch {
-    private var entries: [KeyValue] = []
-    private var bytes = 0
+    /// Every entry's key, then its value.
+    private var arena: [UInt8] = []
+    /// Per entry, where its value starts and where it ends; its key starts where the
+    /// entry before it ends (the first at 0).
+    private var bounds: [Int] = []
     private static let bytesLimit = 4 << 20
     private static let countLimit = 4096
 
+    var count: Int { bounds.count / 2 }
+    var bytes: Int { arena.count }
+
     mutating func append(_ entry: KeyValue, submittingTo pool: FoldPool) {
-        bytes += entry.key.count + entry.value.count
-        entries.append(entry)
-        if entries.count >= Self.countLimit || bytes >= Self.bytesLimit { submit(to: pool) }
+        arena.append(contentsOf: entry.key)
+        bounds.append(arena.count)
+        arena.append(contentsOf: entry.value)
+        bounds.append(arena.count)
+        if count >= Self.countLimit || arena.count >= Self.bytesLimit { submit(to: pool) }
     }
 
+    /// Hands the batch to the pool and continues with an empty one it gives back.
     mutating func submit(to pool: FoldPool) {
-        guard !entries.isEmpty else { return }
-        pool.submit(entries, bytes: bytes)
-        entries = []
-        entries.reserveCapacity(Self.countLimit)
-        bytes = 0
+        guard !bounds.isEmpty else { return }
+        self = pool.submit(self)
+    }
+
+    /// Empty again, keeping its storage unless one huge value made it larger than a
+    /// batch is meant to be.
+    mutating func empty() {
+        if arena.capacity > 2 * Self.bytesLimit { arena = [] } else { arena.removeAll(keepingCapacity: true) }
+        bounds.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls `body` with every entry's key and value, in order.
+    func forEach(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        arena.withUnsafeBytes { arena in
+            bounds.withUnsafeBufferPointer { bounds in
+                var keyStart = 0
+                var i = 0
+                while i + 1 < bounds.count {
+                    body(UnsafeRawBufferPointer(rebasing: arena[keyStart ..< bounds[i]]),
+                         UnsafeRawBufferPointer(rebasing: arena[bounds[i] ..< bounds[i + 1]]))
+                    keyStart = bounds[i + 1]
+                    i += 2
+                }
+            }
+        }
     }
 }
 
@@ -153,7 +186,9 @@ private struct AuditingSink: DumpSink {
 /// reader's core share away whenever reading is the slower side.
 final class FoldPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var queue: [(sequence: Int, entries: [KeyValue], bytes: Int)] = []
+    private var queue: [(sequence: Int, batch: EntryBatch, bytes: Int)] = []
+    /// Audited batches, emptied, for the reader to fill again.
+    private var spare: [EntryBatch] = []
     private var queueHead = 0
     private var done: [Int: AuditFold] = [:]
     private var merged: AuditFold
@@ -187,16 +222,18 @@ final class FoldPool: @unchecked Sendable {
 
     /// Queues a batch; then, while more batches wait than threads are free to take
     /// them, or the queue is over its bounds, audits the oldest waiting one itself.
-    func submit(_ entries: [KeyValue], bytes: Int) {
+    /// Returns an empty batch to fill next: an audited one when there is one.
+    func submit(_ batch: EntryBatch) -> EntryBatch {
         condition.lock()
         defer { condition.unlock() }
-        inFlightBytes += bytes
-        queue.append((submitted, entries, bytes))
+        inFlightBytes += batch.bytes
+        queue.append((submitted, batch, batch.bytes))
         submitted += 1
         condition.broadcast()
         while queue.count - queueHead > workers || submitted - mergedCount > inFlightLimit || inFlightBytes > Self.inFlightBytesLimit {
             if !helpLocked() { condition.wait() }
         }
+        return spare.popLast() ?? EntryBatch()
     }
 
     /// Audits what is still waiting, waits for the rest, and returns the merged fold.
@@ -223,19 +260,19 @@ final class FoldPool: @unchecked Sendable {
     /// On the reading thread, with the lock held: audits the oldest waiting batch,
     /// if there is one, with the lock released meanwhile.
     private func helpLocked() -> Bool {
-        guard let (sequence, entries, bytes) = dequeueLocked() else { return false }
+        guard case (let sequence, var batch, let bytes)? = dequeueLocked() else { return false }
         condition.unlock()
-        let fold = Self.fold(entries, from: readerTemplate)
+        let fold = Self.fold(&batch, from: readerTemplate)
         condition.lock()
-        completeLocked(sequence, fold, bytes: bytes)
+        completeLocked(sequence, fold, consume batch, bytes: bytes)
         return true
     }
 
     private func work(_ template: AuditFold) {
-        while let (sequence, entries, bytes) = take() {
-            let fold = Self.fold(entries, from: template)
+        while case (let sequence, var batch, let bytes)? = take() {
+            let fold = Self.fold(&batch, from: template)
             condition.lock()
-            completeLocked(sequence, fold, bytes: bytes)
+            completeLocked(sequence, fold, consume batch, bytes: bytes)
             condition.unlock()
         }
         condition.lock()
@@ -244,17 +281,19 @@ final class FoldPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private static func fold(_ entries: [KeyValue], from template: AuditFold) -> AuditFold {
+    /// Audits `batch` into a fold, then empties it for reuse (in place: it is the only copy).
+    private static func fold(_ batch: inout EntryBatch, from template: AuditFold) -> AuditFold {
         var fold = template.emptied()
-        for entry in entries {
-            entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in _ = fold.add(key: key, value: value) } }
-        }
+        batch.forEach { key, value in _ = fold.add(key: key, value: value) }
+        batch.empty()
         return fold
     }
 
-    /// Records a batch's fold and merges every fold whose predecessors are all in.
-    private func completeLocked(_ sequence: Int, _ fold: AuditFold, bytes: Int) {
+    /// Records a batch's fold, keeps the emptied batch for reuse, and merges every fold
+    /// whose predecessors are all in.
+    private func completeLocked(_ sequence: Int, _ fold: AuditFold, _ batch: consuming EntryBatch, bytes: Int) {
         inFlightBytes -= bytes
+        spare.append(batch)
         done[sequence] = fold
         while let next = done.removeValue(forKey: mergedCount) {
             merged.merge(next)
@@ -263,7 +302,7 @@ final class FoldPool: @unchecked Sendable {
         condition.broadcast()
     }
 
-    private func take() -> (Int, [KeyValue], Int)? {
+    private func take() -> (Int, EntryBatch, Int)? {
         condition.lock()
         defer { condition.unlock() }
         while queueHead == queue.count && !stopping { condition.wait() }
@@ -271,10 +310,10 @@ final class FoldPool: @unchecked Sendable {
         return dequeueLocked()
     }
 
-    private func dequeueLocked() -> (Int, [KeyValue], Int)? {
+    private func dequeueLocked() -> (Int, EntryBatch, Int)? {
         guard queueHead < queue.count else { return nil }
         let next = queue[queueHead]
-        queue[queueHead].entries = []
+        queue[queueHead].batch = EntryBatch()
         queueHead += 1
         if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
         return next

@@ -31,6 +31,9 @@ struct EtcdJSONReader {
     private static let kvMembers: [[UInt8]] = ["key", "value", "create_revision", "mod_revision", "version", "lease"].map { Array($0.utf8) }
 
     let scanner: JSONScanner
+    /// Every value is decoded into this one buffer, handed to the sink and taken back:
+    /// a sink that keeps no copy leaves it to be reused in place for the next value.
+    private var valueBuffer: [UInt8] = []
 
     init(stream: ByteStream) {
         scanner = JSONScanner(stream: stream)
@@ -38,7 +41,7 @@ struct EtcdJSONReader {
 
     /// Reads every document to the end of the input. `firstPageIndex` numbers
     /// pages across inputs for messages.
-    func read<S: DumpSink>(into sink: inout S, guard keys: inout PageKeyGuard, firstPageIndex: Int = 1) throws -> Result {
+    mutating func read<S: DumpSink>(into sink: inout S, guard keys: inout PageKeyGuard, firstPageIndex: Int = 1) throws -> Result {
         var metadata = ExportMetadata(format: .etcdctlJSON)
         var pages: [PaginationCheck.Page] = []
         while let byte = try scanner.peekNonWhitespace() {
@@ -63,7 +66,7 @@ struct EtcdJSONReader {
         var raftTerm: UInt64?
     }
 
-    private func readDocument<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard, metadata: inout ExportMetadata, index: Int) throws -> PaginationCheck.Page {
+    private mutating func readDocument<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard, metadata: inout ExportMetadata, index: Int) throws -> PaginationCheck.Page {
         let context = "a JSON document"
         let documentStart = scanner.offset
         scanner.consume()  // '{'
@@ -152,7 +155,7 @@ struct EtcdJSONReader {
     }
 
     /// Reads the `kvs` array, delivering each element; returns how many there were.
-    private func readKVs<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard) throws -> Int64 {
+    private mutating func readKVs<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard) throws -> Int64 {
         let context = "the kvs array"
         if try scanner.readNullIfPresent(context: context) { return 0 }
         try scanner.expect(0x5B, in: context, "expected '[' for \"kvs\"")
@@ -169,13 +172,18 @@ struct EtcdJSONReader {
         }
     }
 
-    private func readKV<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard) throws {
+    private mutating func readKV<S: DumpSink>(into sink: inout S, keys: inout PageKeyGuard) throws {
         let context = "a kvs element"
         let start = scanner.offset
         guard try scanner.nextToken(in: context) == 0x7B else { throw scanner.malformed("expected '{' for a kvs element") }
         scanner.consume()
         var key: [UInt8]?
         var entry = KeyValue(key: [], value: [])
+        // The last value's bytes stay until this one's replace them (decoding in place);
+        // an element without a value, or with a null one, gets an empty value.
+        swap(&entry.value, &valueBuffer)
+        defer { swap(&entry.value, &valueBuffer) }
+        var valueRead = false
         if try scanner.nextToken(in: context) == 0x7D {
             scanner.consume()
         } else {
@@ -192,7 +200,11 @@ struct EtcdJSONReader {
                 }
                 switch member {
                 case 0: key = try scanner.readNullIfPresent(context: "key") ? nil : scanner.readBase64(context: "key")
-                case 1: entry.value = try scanner.readNullIfPresent(context: "value") ? [] : scanner.readBase64(context: "value")
+                case 1:
+                    if try !scanner.readNullIfPresent(context: "value") {
+                        try scanner.readBase64(context: "value", into: &entry.value)
+                        valueRead = true
+                    }
                 case 2: entry.createRevision = try scanner.readInt64(context: "create_revision")
                 case 3: entry.modRevision = try scanner.readInt64(context: "mod_revision")
                 case 4: entry.version = try scanner.readInt64(context: "version")
@@ -206,6 +218,7 @@ struct EtcdJSONReader {
                 throw scanner.malformed("expected ',' or '}' in a kvs element", at: scanner.offset - 1)
             }
         }
+        if !valueRead { entry.value.removeAll(keepingCapacity: true) }
         guard let key else {
             try sink.refused(Refusal(reason: .missingKey, file: scanner.name, location: .byte(start)))
             return

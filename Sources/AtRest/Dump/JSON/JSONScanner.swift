@@ -228,23 +228,29 @@ final class JSONScanner {
     /// at its offset; any other invalid base64 is `.invalidBase64` at the string's
     /// opening quote.
     func readBase64(context: String) throws -> [UInt8] {
+        var decoded: [UInt8] = []
+        try readBase64(context: context, into: &decoded)
+        return decoded
+    }
+
+    /// `readBase64` into `output`, reusing its storage.
+    func readBase64(context: String, into output: inout [UInt8]) throws {
         let start = stream.offset
         guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
         let (length, escaped) = try stringSpan(context: context)
         let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
-        let decoded: [UInt8]?
+        let valid: Bool
         if escaped {
             if let problem = stringProblem(content, stringStart: start) { throw problem }
-            decoded = try unescape(content, stringStart: start).withUnsafeBytes { Base64.decode($0) }
+            valid = try unescape(content, stringStart: start).withUnsafeBytes { Base64.decode($0, into: &output) }
         } else {
-            decoded = Base64.decode(content)
-            if decoded == nil, let problem = stringProblem(content, stringStart: start) { throw problem }
+            valid = Base64.decode(content, into: &output)
+            if !valid, let problem = stringProblem(content, stringStart: start) { throw problem }
         }
-        guard let decoded else {
+        guard valid else {
             throw DumpError(.invalidBase64, file: name, at: .byte(start), "\(context) is not valid standard base64")
         }
         stream.position += length + 2
-        return decoded
     }
 
     /// Reads a member name and matches it against `names` (raw bytes, compared in
