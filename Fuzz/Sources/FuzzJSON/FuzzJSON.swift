@@ -11,7 +11,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var keys = PageKeyGuard()
     do {
         let stream = ByteStream(openScratch(scratch), name: "fuzz.json")
-        let result = try EtcdJSONReader(stream: stream).read(into: &sink, guard: &keys)
+        var reader = EtcdJSONReader(stream: stream)
+        let result = try reader.read(into: &sink, guard: &keys)
         _ = PaginationCheck(pages: result.pages).completeness.description
     } catch {
         expectOneLineDumpError(error)
