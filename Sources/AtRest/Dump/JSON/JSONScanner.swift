@@ -253,10 +253,22 @@ final class JSONScanner {
         stream.position += length + 2
     }
 
-    /// Reads a member name and matches it against `names` (raw bytes, compared in
-    /// place). Returns its index, or nil for an unknown member.
+    /// Reads a member name and matches it against `names` (printable ASCII, compared
+    /// in place). Returns its index, or nil for an unknown member.
     func readMemberName(_ names: [[UInt8]], context: String) throws -> Int? {
-        try withString(context: context) { content -> Int? in
+        // A known name is printable ASCII and needs no UTF-8 check: matched in place first.
+        guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
+        let (length, escaped) = try stringSpan(context: context)
+        if !escaped {
+            let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
+            for (index, candidate) in names.enumerated() where candidate.count == length {
+                if candidate.withUnsafeBytes({ memcmpEqual($0, content) }) {
+                    stream.position += length + 2
+                    return index
+                }
+            }
+        }
+        return try withString(context: context) { content -> Int? in
             for (index, candidate) in names.enumerated() where candidate.count == content.count {
                 if candidate.withUnsafeBytes({ memcmpEqual($0, content) }) { return index }
             }

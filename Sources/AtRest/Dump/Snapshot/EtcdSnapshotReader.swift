@@ -139,8 +139,11 @@ public struct SnapshotReader: Sendable {
                             "no `key` bucket under the root bucket (page \(meta.root)): not an etcd v3 database")
         }
         var last: Revision?
+        // Every revision is decoded into this one entry: a sink that keeps no copy
+        // leaves its buffers to be reused in place.
+        var entry = KeyValue(key: [], value: [])
         try tree.walk(keyBucket) { element in
-            last = try deliver(element, after: last, into: &sink)
+            last = try deliver(element, after: last, into: &sink, decodingInto: &entry)
         }
         // `lease`, `members`, `auth`, `alarm`, `cluster` …: their values are not needed, but a
         // snapshot is only complete when their trees are sound too (page ids, cycles, headers).
@@ -158,7 +161,8 @@ public struct SnapshotReader: Sendable {
     static let metaBucketName: [UInt8] = Array("meta".utf8)
 
     /// Decodes one `key` bucket element and hands it to the sink; returns the last good revision.
-    private func deliver(_ element: BoltLeafElement, after last: Revision?, into sink: inout some DumpSink) throws -> Revision? {
+    private func deliver(_ element: BoltLeafElement, after last: Revision?, into sink: inout some DumpSink,
+                         decodingInto entry: inout KeyValue) throws -> Revision? {
         let location = Location.page(element.pageID)
         // The bucket flag and the key are structure, not data: etcd never nests buckets
         // and writes only revision keys here. Either damaged means the revision is
@@ -179,9 +183,8 @@ public struct SnapshotReader: Sendable {
         // etcd cannot have written a value that is not a KeyValue with a key: the
         // page is damaged, and an answer without this revision would not be the
         // store's (`--salvage` recovers the rest and counts this entry as refused).
-        let entry: KeyValue
         do {
-            entry = try Self.decodeKeyValue(element.value, values: sink.wantsValues)
+            try Self.decodeKeyValue(element.value, values: sink.wantsValues, into: &entry)
         } catch {
             throw DumpError(.malformedProtobuf, file: displayName, at: location,
                             "revision \(revision.main)_\(revision.sub) on page \(element.pageID) is not an mvccpb.KeyValue: \(error)")
@@ -208,22 +211,35 @@ public struct SnapshotReader: Sendable {
     /// 4 version, 5 value, 6 lease. Unknown fields are skipped; a known field with the wrong wire type is an error.
     /// Without `values` the value is checked as a field but not copied.
     static func decodeKeyValue(_ bytes: UnsafeRawBufferPointer, values: Bool = true) throws(ProtobufError) -> KeyValue {
-        var reader = ProtobufReader(bytes)
         var entry = KeyValue(key: [], value: [])
+        try decodeKeyValue(bytes, values: values, into: &entry)
+        return entry
+    }
+
+    /// `decodeKeyValue` into `entry`, replacing all it held and reusing its buffers.
+    static func decodeKeyValue(_ bytes: UnsafeRawBufferPointer, values: Bool = true, into entry: inout KeyValue) throws(ProtobufError) {
+        var reader = ProtobufReader(bytes)
+        entry.key.removeAll(keepingCapacity: true)
+        entry.value.removeAll(keepingCapacity: true)
+        (entry.createRevision, entry.modRevision, entry.version, entry.lease) = (0, 0, 0, 0)
         while let field = try reader.next() {
             switch (field.number, field.value) {
-            case (1, .bytes(let view)): entry.key = Array(view)
+            // A field given twice is its last value, as protobuf decoders read it.
+            case (1, .bytes(let view)):
+                entry.key.removeAll(keepingCapacity: true)
+                entry.key.append(contentsOf: view)
             case (2, .varint(let raw)): entry.createRevision = Int64(bitPattern: raw)
             case (3, .varint(let raw)): entry.modRevision = Int64(bitPattern: raw)
             case (4, .varint(let raw)): entry.version = Int64(bitPattern: raw)
-            case (5, .bytes(let view)): if values { entry.value = Array(view) }
+            case (5, .bytes(let view)):
+                entry.value.removeAll(keepingCapacity: true)
+                if values { entry.value.append(contentsOf: view) }
             case (6, .varint(let raw)): entry.lease = Int64(bitPattern: raw)
             case (1...6, _):
                 throw ProtobufError(offset: field.offset, message: "field \(field.number) has the wrong wire type")
             default: continue
             }
         }
-        return entry
     }
 
     /// Walks a bucket's tree, and those of buckets nested in it, checking structure
