@@ -3,15 +3,17 @@ import Foundation
 import Testing
 
 /// The base64 decoder of JSON exports against Foundation's, at every length and
-/// with a bad symbol at every position (the fast path decodes whole quads at once).
+/// with a bad symbol at every position (the fast path decodes whole quads at once),
+/// with AVX2 blocks where the CPU has them and with the tables alone (`vectorised`).
 @Suite struct Base64Tests {
     func decode(_ text: String) -> [UInt8]? { Base64.decode(Array(text.utf8)) }
 
-    @Test func decodesWhatFoundationEncodesAtEveryLengthUpTo300() {
+    @Test(arguments: [true, false])
+    func decodesWhatFoundationEncodesAtEveryLengthUpTo300(vectorised: Bool) {
         var generator = SystemRandomNumberGenerator()
         for length in 0...300 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            #expect(decode(Data(bytes).base64EncodedString()) == bytes, "length \(length)")
+            #expect(Base64.decode(Array(Data(bytes).base64EncodedString().utf8), vectorised: vectorised) == bytes, "length \(length)")
         }
     }
 
@@ -29,23 +31,25 @@ import Testing
     /// 172 symbols: five 32-symbol blocks for the vector path, and a tail for the tables.
     static let long = Array(Data((0..<128).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) }).base64EncodedString().utf8)
 
-    @Test func refusesEveryByteOutsideTheAlphabetAtEveryPositionOfALongValue() {
+    @Test(arguments: [true, false])
+    func refusesEveryByteOutsideTheAlphabetAtEveryPositionOfALongValue(vectorised: Bool) {
         let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         for bad in UInt8.min...UInt8.max where !alphabet.contains(bad) {
             for position in Self.long.indices where !(bad == UInt8(ascii: "=") && position >= Self.long.count - 2) {
                 var damaged = Self.long
                 damaged[position] = bad
-                #expect(Base64.decode(damaged) == nil, "byte 0x\(String(bad, radix: 16)) at \(position)")
+                #expect(Base64.decode(damaged, vectorised: vectorised) == nil, "byte 0x\(String(bad, radix: 16)) at \(position)")
             }
         }
     }
 
-    @Test func decodesEverySymbolInEveryPositionOfABlock() {
+    @Test(arguments: [true, false])
+    func decodesEverySymbolInEveryPositionOfABlock(vectorised: Bool) {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         for shift in 0..<64 {
             let symbols = (0..<128).map { alphabet[($0 + shift) % 64] }
             let expected = Data(base64Encoded: Data(symbols)).map { Array($0) }
-            #expect(Base64.decode(symbols) == expected, "shift \(shift)")
+            #expect(Base64.decode(symbols, vectorised: vectorised) == expected, "shift \(shift)")
         }
     }
 

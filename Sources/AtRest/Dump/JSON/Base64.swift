@@ -35,19 +35,20 @@ enum Base64 {
     }()
 
     /// Decodes `source`, or returns nil if it is not strict standard base64.
-    static func decode(_ source: UnsafeRawBufferPointer) -> [UInt8]? {
+    static func decode(_ source: UnsafeRawBufferPointer, vectorised: Bool = true) -> [UInt8]? {
         var output: [UInt8] = []
-        return decode(source, into: &output) ? output : nil
+        return decode(source, into: &output, vectorised: vectorised) ? output : nil
     }
 
-    static func decode(_ bytes: [UInt8]) -> [UInt8]? {
-        bytes.withUnsafeBytes { decode($0) }
+    /// `vectorised: false` decodes with the tables alone, as on a CPU without AVX2 (for tests).
+    static func decode(_ bytes: [UInt8], vectorised: Bool = true) -> [UInt8]? {
+        bytes.withUnsafeBytes { decode($0, vectorised: vectorised) }
     }
 
     /// Decodes `source` into `output`, replacing what it held and reusing its storage
     /// (a reader decodes every value into the same buffer); returns whether `source`
     /// is strict standard base64. On failure `output` holds nothing meaningful.
-    static func decode(_ source: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
+    static func decode(_ source: UnsafeRawBufferPointer, into output: inout [UInt8], vectorised: Bool = true) -> Bool {
         guard let length = decodedLength(source) else { return false }
         // Growing zero-fills the new bytes once; values of similar sizes then decode in place.
         if output.count < length {
@@ -56,7 +57,7 @@ enum Base64 {
             output.removeLast(output.count - length)
         }
         if length == 0 { return true }
-        return output.withUnsafeMutableBytes { decode(source, to: $0) }
+        return output.withUnsafeMutableBytes { decode(source, to: $0, vectorised: vectorised) }
     }
 
     /// The decoded length of `source`, or nil if that length cannot be strict base64.
@@ -70,7 +71,7 @@ enum Base64 {
     }
 
     /// Decodes non-empty `source` into `output`, exactly `decodedLength(source)` bytes.
-    private static func decode(_ source: UnsafeRawBufferPointer, to output: UnsafeMutableRawBufferPointer) -> Bool {
+    private static func decode(_ source: UnsafeRawBufferPointer, to output: UnsafeMutableRawBufferPointer, vectorised: Bool) -> Bool {
         let length = source.count
         guard let src = source.baseAddress?.assumingMemoryBound(to: UInt8.self), let raw = output.baseAddress else { return false }
         let out = raw.assumingMemoryBound(to: UInt8.self)
@@ -83,7 +84,7 @@ enum Base64 {
                 // quad, and the last quad (which always yields a byte) writes its own.
                 // Whole 32-symbol blocks of the quads before the last, vectorised where the CPU can.
                 var invalid: Int32 = 0
-                var i = atrest_base64_decode_blocks(src, fullQuads * 4, out, output.count, &invalid)
+                var i = vectorised ? atrest_base64_decode_blocks(src, fullQuads * 4, out, output.count, &invalid) : 0
                 if invalid != 0 { return false }
                 var o = i / 4 * 3
                 var bad: UInt32 = 0
