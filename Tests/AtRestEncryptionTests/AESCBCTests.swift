@@ -44,6 +44,39 @@ import Testing
         #expect(try decryptor(entry.keyHex).decrypt(hexBytes(entry.payloadHex)) == plaintext)
     }
 
+    /// An audit authenticates values into a scratch buffer; it must fail exactly when
+    /// `decrypt` fails, with the same failure, on every damaged byte and every length.
+    @Test func authenticatingAgreesWithDecryptingOnEveryDamagedByte() throws {
+        let synthetic = try SyntheticVectors.load()
+        let entry = synthetic.aescbcKey2Aes256
+        let full = try payload(of: hexBytes(entry.etcdValueHex), after: "k8s:enc:aescbc:v1:\(entry.keyName):")
+        let decryptor = try AESCBCDecryptor(key: SecretBytes(base64(entry.configSecretB64)))
+        let scratch = ScratchBuffer()
+        func outcome(_ payload: [UInt8]) -> (decrypt: DecryptionFailure?, authenticate: DecryptionFailure?) {
+            (failure { () throws(DecryptionFailure) in _ = try decryptor.decrypt(payload) },
+             failure { () throws(DecryptionFailure) in
+                 try payload.withUnsafeBytes { p in Result { () throws(DecryptionFailure) in try decryptor.authenticate(p, scratch: scratch) } }.get()
+             })
+        }
+        let intact = outcome(full)
+        #expect(intact.decrypt == nil && intact.authenticate == nil)
+        var failures = 0
+        for index in full.indices {
+            for flip: UInt8 in [0x01, 0x80] {
+                var damaged = full
+                damaged[index] ^= flip
+                let result = outcome(damaged)
+                #expect(result.authenticate == result.decrypt, "byte \(index) ^ \(flip)")
+                if result.decrypt != nil { failures += 1 }
+            }
+        }
+        #expect(failures > 0, "damage in the last blocks must break the padding or the encoding")
+        for length in [0, 16, 31, 33, full.count - 1] {
+            let short = outcome(Array(full.prefix(length)))
+            #expect(short.authenticate == short.decrypt && short.decrypt != nil, "length \(length)")
+        }
+    }
+
     @Test func decryptorIsReusableAcrossValuesAndFailures() throws {
         let entry = vectors.aescbc[2]
         let decryptor = try decryptor(entry.keyHex)

@@ -36,23 +36,42 @@ public final class AESCBCDecryptor {
     /// The padding check is not constant-time: atrest decrypts offline, there is no oracle.
     /// - Parameter verifyingEncoding: also require a Kubernetes encoding (see the type's note).
     public func decrypt(_ payload: UnsafeRawBufferPointer, verifyingEncoding: Bool = true) throws(DecryptionFailure) -> SecretBytes {
-        let block = Self.blockByteCount
-        guard payload.count >= Self.minimumPayloadByteCount, payload.count % block == 0,
-              let base = payload.baseAddress else { throw .truncated }
-        let iv = UnsafeRawBufferPointer(start: base, count: block)
-        let ciphertext = UnsafeRawBufferPointer(start: base + block, count: payload.count - block)
+        let (iv, ciphertext) = try Self.parts(of: payload)
         return SecretBytes(try backend.decrypt(iv: iv, ciphertext: ciphertext) { plaintext throws(DecryptionFailure) -> Int in
-            // PKCS#7, exactly as upstream.
-            guard let last = plaintext.last else { throw .invalidPadding }
-            let padding = Int(last)
-            guard padding != 0, padding <= plaintext.count else { throw .invalidPadding }
-            let size = plaintext.count - padding
-            for index in size..<plaintext.count where plaintext[index] != last { throw .invalidPadding }
-            if verifyingEncoding, !Self.looksLikeKubernetesEncoding(UnsafeRawBufferPointer(rebasing: plaintext[..<size])) {
-                throw .notAKubernetesEncoding
-            }
-            return size
+            try Self.unpaddedCount(plaintext, verifyingEncoding: verifyingEncoding)
         })
+    }
+
+    /// Whether `decrypt` would succeed, without keeping the plaintext: it is decrypted
+    /// into `scratch`, checked as `decrypt` checks it, and wiped (an audit needs the
+    /// verdict, not the bytes).
+    public func authenticate(_ payload: UnsafeRawBufferPointer, scratch: ScratchBuffer) throws(DecryptionFailure) {
+        let (iv, ciphertext) = try Self.parts(of: payload)
+        try backend.authenticate(iv: iv, ciphertext: ciphertext, scratch: scratch) { plaintext throws(DecryptionFailure) in
+            _ = try Self.unpaddedCount(plaintext, verifyingEncoding: true)
+        }
+    }
+
+    /// `IV || ciphertext`, as views into `payload`.
+    private static func parts(of payload: UnsafeRawBufferPointer) throws(DecryptionFailure)
+        -> (iv: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
+        let block = blockByteCount
+        guard payload.count >= minimumPayloadByteCount, payload.count % block == 0,
+              let base = payload.baseAddress else { throw .truncated }
+        return (UnsafeRawBufferPointer(start: base, count: block), UnsafeRawBufferPointer(start: base + block, count: payload.count - block))
+    }
+
+    /// The plaintext's length without its PKCS#7 padding, checked exactly as upstream.
+    private static func unpaddedCount(_ plaintext: UnsafeMutableRawBufferPointer, verifyingEncoding: Bool) throws(DecryptionFailure) -> Int {
+        guard let last = plaintext.last else { throw .invalidPadding }
+        let padding = Int(last)
+        guard padding != 0, padding <= plaintext.count else { throw .invalidPadding }
+        let size = plaintext.count - padding
+        for index in size..<plaintext.count where plaintext[index] != last { throw .invalidPadding }
+        if verifyingEncoding, !looksLikeKubernetesEncoding(UnsafeRawBufferPointer(rebasing: plaintext[..<size])) {
+            throw .notAKubernetesEncoding
+        }
+        return size
     }
 
     /// Convenience over an array (tests, one-off use).

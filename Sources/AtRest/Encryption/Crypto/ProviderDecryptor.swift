@@ -35,14 +35,14 @@ public enum ProviderDecryptor {
         }
     }
 
-    /// Checks that the payload opens without keeping its plaintext: aesgcm decrypts into
-    /// `scratch`; secretbox checks its Poly1305 tag, which is all that decides whether it
-    /// opens, and decrypts nothing; aescbc, whose check reads the padding and encoding of the
-    /// plaintext, decrypts as `decrypt` does and wipes the result at once.
+    /// Checks that the payload opens without keeping its plaintext: aesgcm and aescbc
+    /// (whose check reads the padding and encoding of the plaintext) decrypt into
+    /// `scratch`, wiped after each value; secretbox checks its Poly1305 tag, which is all
+    /// that decides whether it opens, and decrypts nothing.
     public func authenticate(_ payload: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer,
                              scratch: ScratchBuffer) throws(DecryptionFailure) {
         switch self {
-        case .aescbc(let decryptor): _ = try decryptor.decrypt(payload)
+        case .aescbc(let decryptor): try decryptor.authenticate(payload, scratch: scratch)
         case .aesgcm(let decryptor): try decryptor.authenticate(payload, additionalData: etcdKey, scratch: scratch)
         case .secretbox(let decryptor): try decryptor.authenticate(payload)
         }

@@ -48,6 +48,17 @@ struct OpenSSLAESCBCBackend: ~Copyable {
         return plaintext
     }
 
+    /// Decrypts like `decrypt` into `scratch` instead of an array, and hands the padded
+    /// plaintext to `check`; the bytes are wiped whatever `check` does.
+    func authenticate(iv: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, scratch: ScratchBuffer,
+                      check: (UnsafeMutableRawBufferPointer) throws(DecryptionFailure) -> Void) throws(DecryptionFailure) {
+        let context = self.context
+        try scratch.withBytes(ciphertext.count) { out throws(DecryptionFailure) in
+            if let error = Self.decryptBlocks(context, iv: iv, ciphertext: ciphertext, into: out) { throw error }
+            try check(UnsafeMutableRawBufferPointer(start: out, count: ciphertext.count))
+        }
+    }
+
     private static func decryptBlocks(_ context: OpaquePointer, iv: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
                                       into out: UnsafeMutablePointer<UInt8>) -> DecryptionFailure? {
         // Key NULL keeps the key schedule; only the IV (and the chaining state) is reset.
