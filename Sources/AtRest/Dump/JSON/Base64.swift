@@ -75,7 +75,7 @@ enum Base64 {
         let length = source.count
         guard let src = source.baseAddress?.assumingMemoryBound(to: UInt8.self), let raw = output.baseAddress else { return false }
         let out = raw.assumingMemoryBound(to: UInt8.self)
-        let padding = output.count == (length / 4) * 3 ? 0 : (length / 4) * 3 - output.count
+        let padding = (length / 4) * 3 - output.count
         let fullQuads = length / 4 - 1
         return quadTables.withUnsafeBufferPointer { quadPointer -> Bool in
             decodeTable.withUnsafeBufferPointer { tablePointer -> Bool in

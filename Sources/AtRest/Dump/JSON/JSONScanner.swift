@@ -133,6 +133,13 @@ final class JSONScanner {
         let start = stream.offset
         guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
         let (length, escaped) = try stringSpan(context: context)
+        return try withScannedString(start: start, length: length, escaped: escaped, body)
+    }
+
+    /// `withString` once the string's span is found: the UTF-8 check, unescaping, and the
+    /// step past the closing quote.
+    private func withScannedString<R>(start: UInt64, length: Int, escaped: Bool,
+                                      _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
         if let problem = stringProblem(content, stringStart: start) { throw problem }
         if !escaped {
@@ -256,24 +263,28 @@ final class JSONScanner {
     /// Reads a member name and matches it against `names` (printable ASCII, compared
     /// in place). Returns its index, or nil for an unknown member.
     func readMemberName(_ names: [[UInt8]], context: String) throws -> Int? {
-        // A known name is printable ASCII and needs no UTF-8 check: matched in place first.
+        let start = stream.offset
         guard try nextToken(in: context) == 0x22 else { throw malformed("expected a string in \(context)") }
         let (length, escaped) = try stringSpan(context: context)
         if !escaped {
+            // A known name is printable ASCII and needs no UTF-8 check: matched in place first.
             let content = UnsafeRawBufferPointer(start: stream.base + stream.position + 1, count: length)
-            for (index, candidate) in names.enumerated() where candidate.count == length {
-                if candidate.withUnsafeBytes({ memcmpEqual($0, content) }) {
-                    stream.position += length + 2
-                    return index
-                }
+            if let index = Self.index(of: content, in: names) {
+                stream.position += length + 2
+                return index
             }
         }
-        return try withString(context: context) { content -> Int? in
-            for (index, candidate) in names.enumerated() where candidate.count == content.count {
-                if candidate.withUnsafeBytes({ memcmpEqual($0, content) }) { return index }
-            }
-            return nil
+        // Checked as every string is; an unescaped name was matched above already.
+        return try withScannedString(start: start, length: length, escaped: escaped) { content in
+            escaped ? Self.index(of: content, in: names) : nil
         }
+    }
+
+    private static func index(of name: UnsafeRawBufferPointer, in names: [[UInt8]]) -> Int? {
+        for (index, candidate) in names.enumerated() where candidate.count == name.count {
+            if candidate.withUnsafeBytes({ memcmpEqual($0, name) }) { return index }
+        }
+        return nil
     }
 
     // MARK: Numbers
