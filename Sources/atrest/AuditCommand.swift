@@ -83,6 +83,7 @@ struct AuditCommand: ParsableCommand {
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let session = try kms.session(for: [configuration], rules: rules)
+        if input.isReadTwice { try KMSOptions.checkDemand(session, files: input.inputs, options: input.readOptions) }
         // Keep the entries the chosen rendering names one by one; count the rest.
         let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)), kms: session)
         if let streamed = try streamedAudit(auditor) {
@@ -93,6 +94,7 @@ struct AuditCommand: ParsableCommand {
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
             }
+            if !input.isReadTwice { try KMSOptions.checkDemand(session, index: index, history: history) }
             let stdout = StandardOutput()
             let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
             var historyAudit: HistoryAudit?
@@ -137,6 +139,7 @@ struct AuditCommand: ParsableCommand {
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
             }
+            try KMSOptions.checkDemand(session, index: index, history: history)
             let stdout = StandardOutput()
             var reports: [AuditReport] = []
             for audit in loaded {

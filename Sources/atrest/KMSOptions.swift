@@ -1,5 +1,8 @@
 import ArgumentParser
+import AtRestAudit
+import AtRestDump
 import AtRestEncryption
+import AtRestIndex
 import AtRestKMS
 
 /// `--kms`, `--kms-endpoint` and `--kms-key-id`: whether KMS values are read through
@@ -19,15 +22,45 @@ struct KMSOptions: ParsableArguments {
                                valueName: "name=id"))
     var keyIDs: [String] = []
 
+    @Option(name: .customLong("kms-max-calls"),
+            help: ArgumentHelp("With --kms, the most Decrypt calls to send (one per distinct DEK source in the input). An input that needs more is refused before the first call.",
+                               valueName: "n"))
+    var maxCalls = KMSOptions.defaultMaxCalls
+
+    /// A v2 cluster has a few DEK sources per key rotation and apiserver restart; a v1 cluster one per
+    /// write (docs/kms.md): a thousand calls cover the first kind, and make the second kind ask first.
+    static let defaultMaxCalls = 1000
+
     /// Whether any KMS option is given.
     var isGiven: Bool { askPlugins || !endpoints.isEmpty || !keyIDs.isEmpty }
 
     /// The run's KMS session, `nil` when nothing KMS was asked for. Dials the plugins
     /// now, so a missing, unhealthy or slow one stops the command before any output.
     func session(for configurations: [EncryptionConfiguration], rules: KubernetesRules) throws -> KMSSession? {
+        guard maxCalls >= 0 else { throw CommandFailure(message: "--kms-max-calls must be 0 or more") }
         let request = KMSConnection.Request(askPlugins: askPlugins, endpoints: try Self.pairs(endpoints, flag: "--kms-endpoint"),
-                                            keyIDs: try Self.pairs(keyIDs, flag: "--kms-key-id"))
+                                            keyIDs: try Self.pairs(keyIDs, flag: "--kms-key-id"), maxCalls: maxCalls)
         return try KMSConnection.session(for: configurations, request: request, writesSeed: rules.kmsV2WritesSeed)
+    }
+
+    /// Stops the command before the first `Decrypt` when the input files need more calls than
+    /// `--kms-max-calls`: they are read once more, only to count their DEK sources.
+    static func checkDemand(_ session: KMSSession?, files: [String], options: ReadOptions) throws {
+        guard let session, session.asksPlugins else { return }
+        var demand = KMSCallDemand(session: session)
+        _ = try ExportReading.read(files, options: options, into: &demand)
+        try check(demand, session)
+    }
+
+    /// The same count over an index (`--index`, or standard input read into one).
+    static func checkDemand(_ session: KMSSession?, index: Index, history: Bool) throws {
+        guard let session, session.asksPlugins else { return }
+        try check(try KMSCallDemand.of(index, session: session, history: history), session)
+    }
+
+    private static func check(_ demand: KMSCallDemand, _ session: KMSSession) throws {
+        guard demand.calls > session.maxCalls else { return }
+        throw KMSConnectionError.tooManyCalls(needed: demand.calls, atLeast: demand.isAtLeast, limit: session.maxCalls)
     }
 
     /// Fails the command when a plugin stopped answering during the run: the verdicts

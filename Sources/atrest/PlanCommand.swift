@@ -82,6 +82,7 @@ struct PlanCommand: ParsableCommand {
         let current = try ConfigurationInput.load(currentPath, rules: rules), proposed = try ConfigurationInput.load(proposedPath, rules: rules)
         let session = try kms.session(for: [current, proposed], rules: rules)
         try input.withIndex { index in
+            try KMSOptions.checkDemand(session, index: index, history: false)
             let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
             var analyzer = PlanAnalyzer(current: current, proposed: proposed, resolver: resolver, exampleLimit: limit)
             analyzer.kms = session

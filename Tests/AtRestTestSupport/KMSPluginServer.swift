@@ -25,6 +25,9 @@ public final class KMSPluginServer {
         public var decryptDelay: Double = 0
         /// A KEK file other than `testdata/kms/keks.json` (a plugin that lost a key).
         public var keks: String?
+        /// A hostile plugin's answer to every `Decrypt` (`kms_plugin.py --misbehave`): `huge-plaintext`
+        /// (8 MiB where a DEK belongs) or `huge-error` (a gRPC status message of 1 MiB).
+        public var misbehave: String?
 
         public init(api: String = "v2", currentKeyID: String? = nil) {
             self.api = api
@@ -63,6 +66,7 @@ public final class KMSPluginServer {
         if let version = options.statusVersion { arguments += ["--status-version", version] }
         if options.delay > 0 { arguments += ["--delay", "\(options.delay)"] }
         if options.decryptDelay > 0 { arguments += ["--decrypt-delay", "\(options.decryptDelay)"] }
+        if let misbehave = options.misbehave { arguments += ["--misbehave", misbehave] }
         do {
             let child = try EtcdServer.spawn(arguments.map { Array($0.utf8) }, stdin: nil, stdout: logPath, stderr: logPath)
             pid = child

@@ -168,6 +168,7 @@ class Plugin:
         self.status_version = args.status_version
         self.delay = args.delay
         self.decrypt_delay = args.decrypt_delay
+        self.misbehave = args.misbehave
         self.calls = open(args.calls, "a") if args.calls else None
         self.lock = threading.Lock()
 
@@ -177,10 +178,18 @@ class Plugin:
                 self.calls.write(json.dumps(record) + "\n")
                 self.calls.flush()
 
-    def begin(self, decrypting=False):
+    def begin(self, decrypting=False, context=None):
         delay = self.delay + (self.decrypt_delay if decrypting else 0.0)
         if delay:
             time.sleep(delay)
+        if decrypting and self.misbehave == "huge-error":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "E" * (1 << 20))
+
+    def answer(self, plaintext):
+        """A Decrypt answer: the DEK, or 8 MiB where it belongs (--misbehave huge-plaintext)."""
+        if self.misbehave == "huge-plaintext":
+            plaintext = b"\0" * (8 << 20)
+        return _field_bytes(1, plaintext)
 
     def kek(self, key_id, context):
         kek = self.keks.get(key_id)
@@ -208,7 +217,7 @@ class Plugin:
         annotations = _get_map(req, 4)
         self.log({"method": "Decrypt", "key_id": key_id,
                   "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest()})
-        self.begin(decrypting=True)
+        self.begin(decrypting=True, context=context)
         kek = self.kek(key_id, context)
         # Absent is fine (objects written before the annotation existed).
         tagged = annotations.get(KEK_ANNOTATION)
@@ -216,7 +225,7 @@ class Plugin:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           'annotation %s is "%s", request key ID is "%s"'
                           % (KEK_ANNOTATION, tagged.decode("utf-8", "replace"), key_id))
-        return _field_bytes(1, self.open_or_abort(kek, key_id, ciphertext, context))
+        return self.answer(self.open_or_abort(kek, key_id, ciphertext, context))
 
     def v2_encrypt(self, req, context):
         # atrest is read-only and must never call this; the log proves it.
@@ -244,11 +253,11 @@ class Plugin:
             record["key_id"] = key_id
         record["ciphertext_sha256"] = hashlib.sha256(cipher).hexdigest()
         self.log(record)
-        self.begin(decrypting=True)
+        self.begin(decrypting=True, context=context)
         if key_id is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ciphertext has no key ID header")
         kek = self.kek(key_id, context)
-        return _field_bytes(1, self.open_or_abort(kek, key_id, blob, context))
+        return self.answer(self.open_or_abort(kek, key_id, blob, context))
 
     def v1_encrypt(self, req, context):
         self.log({"method": "Encrypt", "key_id": self.current})
@@ -275,6 +284,8 @@ def main():
     p.add_argument("--decrypt-delay", type=float, default=0.0,
                    help="more seconds to sleep before every Decrypt answer (a plugin that slows down mid-run)")
     p.add_argument("--calls", help="append one JSON line per call")
+    p.add_argument("--misbehave", choices=["huge-plaintext", "huge-error"],
+                   help="answer every Decrypt as a hostile plugin would")
     p.add_argument("--pid-file", help="written once the server is listening")
     args = p.parse_args()
 

@@ -13,11 +13,14 @@ public enum KMSConnection {
         public var endpoints: [String: String]
         /// `--kms-key-id NAME=ID`: the current key ID of a v2 provider, without its plugin.
         public var keyIDs: [String: String]
+        /// `--kms-max-calls`: the most `Decrypt` calls the run may send.
+        public var maxCalls: Int
 
-        public init(askPlugins: Bool, endpoints: [String: String] = [:], keyIDs: [String: String] = [:]) {
+        public init(askPlugins: Bool, endpoints: [String: String] = [:], keyIDs: [String: String] = [:], maxCalls: Int = .max) {
             self.askPlugins = askPlugins
             self.endpoints = endpoints
             self.keyIDs = keyIDs
+            self.maxCalls = maxCalls
         }
 
         /// Whether anything KMS was asked for at all.
@@ -69,7 +72,7 @@ public enum KMSConnection {
             providers[name] = KMSSession.Provider(apiVersion: kms.apiVersion, plugin: plugin,
                                                   currentKeyID: kms.apiVersion == .v2 ? status.keyID : nil)
         }
-        return KMSSession(providers: providers, writesSeed: writesSeed)
+        return KMSSession(providers: providers, writesSeed: writesSeed, maxCalls: request.maxCalls)
     }
 
     /// The apiserver's checks of a plugin's answer: v2 `isKMSv2ProviderHealthy`
@@ -101,6 +104,8 @@ public enum KMSConnectionError: Error, Sendable, ReportableError {
     case keyIDDisagrees(provider: String, given: String, plugin: String)
     /// A plugin that answered `Status` stopped answering during the run.
     case stoppedAnswering(provider: String, endpoint: String, KMSPluginError)
+    /// The input needs more `Decrypt` calls than `--kms-max-calls` allows; found before any was sent.
+    case tooManyCalls(needed: Int, atLeast: Bool, limit: Int)
 
     public var identifier: String {
         switch self {
@@ -108,6 +113,7 @@ public enum KMSConnectionError: Error, Sendable, ReportableError {
         case .unreachable, .stoppedAnswering: return "kms.unreachable"
         case .unhealthy: return "kms.unhealthy"
         case .keyIDDisagrees: return "kms.key-id-disagrees"
+        case .tooManyCalls: return "kms.too-many-calls"
         }
     }
 
@@ -126,6 +132,9 @@ public enum KMSConnectionError: Error, Sendable, ReportableError {
             return "KMS provider \"\(provider)\" at \(endpoint) is not healthy: \(problem)"
         case .stoppedAnswering(let provider, let endpoint, let error):
             return "KMS provider \"\(provider)\" at \(endpoint): \(error); the run stopped, its values have no verdict"
+        case .tooManyCalls(let needed, let atLeast, let limit):
+            return "the input holds \(atLeast ? "at least " : "")\(needed) distinct KMS DEK sources, so reading it takes as many Decrypt calls, "
+                + "over --kms-max-calls \(limit); no call was sent. Raise --kms-max-calls if the KMS may take them"
         case .keyIDDisagrees(let provider, let given, let plugin):
             return "KMS provider \"\(provider)\": --kms-key-id says \"\(given)\", but the plugin's Status says its current key ID is \"\(plugin)\""
         }

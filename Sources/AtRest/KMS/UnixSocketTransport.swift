@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 internal import GRPCCore
 internal import NIOCore
 internal import NIOHPACK
@@ -49,7 +50,8 @@ struct UnixSocketTransport: ClientTransport {
         options: CallOptions,
         _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
     ) async throws -> T {
-        let (channel, multiplexer) = try await openConnection()
+        let connectionError = ConnectionError()
+        let (channel, multiplexer) = try await openConnection(connectionError)
         defer { channel.close(promise: nil) }
         let stream: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
         do {
@@ -71,7 +73,7 @@ struct UnixSocketTransport: ClientTransport {
         return try await stream.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await Self.send(requests, headers: headers, to: outbound) }
-                group.addTask { await Self.receive(inbound, into: responseWriter) }
+                group.addTask { await Self.receive(inbound, into: responseWriter, connectionError: connectionError) }
                 let result: Result<T, any Error>
                 do {
                     result = .success(try await closure(rpc, context))
@@ -86,7 +88,7 @@ struct UnixSocketTransport: ClientTransport {
         }
     }
 
-    private func openConnection() async throws -> (any Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Void>) {
+    private func openConnection(_ connectionError: ConnectionError) async throws -> (any Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Void>) {
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(connectTimeout)
@@ -95,6 +97,7 @@ struct UnixSocketTransport: ClientTransport {
                         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
                             stream.eventLoop.makeSucceededVoidFuture()
                         }
+                        try channel.pipeline.syncOperations.addHandler(ConnectionErrorHandler(connectionError))
                         return (channel, multiplexer)
                     }
                 }
@@ -149,7 +152,8 @@ struct UnixSocketTransport: ClientTransport {
     /// DATA frames, and trailers carrying `grpc-status`; a response of trailers only
     /// is an error status at once.
     static func receive(_ inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
-                        into responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation) async {
+                        into responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation,
+                        connectionError: ConnectionError) async {
         var pending = ByteBuffer()
         var sawHeaders = false
         do {
@@ -191,18 +195,30 @@ struct UnixSocketTransport: ClientTransport {
                     continue
                 }
             }
-            responses.yield(.status(Status(code: .unavailable, message: "the connection closed before the response ended"), [:]))
+            let why = connectionError.description.map { ": \($0)" } ?? ""
+            responses.yield(.status(Status(code: .unavailable, message: "the connection closed before the response ended\(why)"), [:]))
             responses.finish()
+        } catch let error as RPCError {
+            responses.finish(throwing: error)
         } catch {
             responses.finish(throwing: RPCError(code: .unavailable, message: "the connection failed: \(describe(error))"))
         }
     }
+
+    /// The longest message read: a KMS answer holds one DEK or DEK seed (32 bytes), or a status with a
+    /// key ID of at most 1 kB. A longer one is refused as soon as its length prefix arrives, before it is
+    /// buffered, so a plugin cannot make atrest hold what it sends (gRPC's own default is 4 MiB).
+    static let maximumMessageBytes = 64 << 10
 
     /// One whole length-prefixed message from the front of `buffer`, or `nil` until it has arrived.
     static func nextMessage(_ buffer: inout ByteBuffer) throws -> [UInt8]? {
         guard let compressed = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self) else { return nil }
         guard compressed == 0 else { throw RPCError(code: .internalError, message: "the plugin sent a compressed message; none was offered") }
+        guard length <= maximumMessageBytes else {
+            throw RPCError(code: .unavailable, message: "the plugin sent a \(length)-byte answer; a KMS answer holds one DEK or a status, "
+                           + "and atrest reads at most \(maximumMessageBytes >> 10) KiB")
+        }
         guard buffer.readableBytes >= 5 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 5)
         return buffer.readBytes(length: Int(length))
@@ -259,4 +275,37 @@ private struct RequestWriter: ClosableRPCWriterProtocol {
     }
     func finish() async { continuation.finish() }
     func finish(throwing error: any Error) async { continuation.finish(throwing: error) }
+}
+
+/// The first error of a connection (an HTTP/2 protocol error, such as a header block over
+/// swift-nio-http2's 16 KiB limit), kept to say why its stream ended.
+final class ConnectionError: Sendable {
+    private let error = Mutex<String?>(nil)
+
+    var description: String? { error.withLock { $0 } }
+
+    func record(_ text: String) {
+        error.withLock { if $0 == nil { $0 = text } }
+    }
+}
+
+/// Ends the connection on its first error. swift-nio-http2 answers a protocol error with GOAWAY
+/// and leaves the socket to the peer, which may keep it open: the stream would wait out the call's
+/// timeout and the error would read "no answer". Closing ends the stream at once, with the reason.
+private final class ConnectionErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    private let connectionError: ConnectionError
+
+    init(_ connectionError: ConnectionError) {
+        self.connectionError = connectionError
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock {
+            connectionError.record("the plugin sent response headers over the 16 KiB atrest reads (a gRPC status message that long is no KMS answer)")
+        } else {
+            connectionError.record(String(describing: error))
+        }
+        context.close(promise: nil)
+    }
 }

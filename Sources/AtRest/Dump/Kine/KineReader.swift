@@ -44,6 +44,9 @@ struct KineReader {
         let db = try SQLiteConnection(path: path, displayName: displayName)
         try checkIntegrity(db)
         try checkSchema(db)
+        try checkSizes(db)
+        // A backstop for what `checkSizes` measures: a row holds a key and a value, each within the cap.
+        db.limitLength(2 * Self.maximumValueBytes + (1 << 20))
 
         var totals = ExportMetadata.KineTotals()
         var metadata = ExportMetadata(format: .kine)
@@ -108,6 +111,27 @@ struct KineReader {
         }
         metadata.kine = totals
         return Result(metadata: metadata)
+    }
+
+    /// The longest key or value read: what an etcdctl JSON export may carry (`JSONScanner.maxStringBytes`
+    /// of base64), so that a kine row cannot make atrest hold more than an export's entry can.
+    static let maximumValueBytes = JSONScanner.maxStringBytes / 4 * 3
+
+    /// Refuses the first row whose name, value or old_value is longer than `maximumValueBytes`, before any
+    /// row is read: `length()` of a BLOB reads its size from the record header, not its bytes.
+    private func checkSizes(_ db: SQLiteConnection) throws {
+        let limit = Self.maximumValueBytes
+        let oversized = try db.prepare("""
+            SELECT id, length(name), length(value), length(old_value) FROM kine
+             WHERE length(name) > \(limit) OR length(value) > \(limit) OR length(old_value) > \(limit)
+             ORDER BY id LIMIT 1
+            """)
+        guard try oversized.step() else { return }
+        let (name, value, oldValue) = (oversized.int64(1), oversized.int64(2), oversized.int64(3))
+        let column = name > limit ? ("name", name) : value > limit ? ("value", value) : ("old_value", oldValue)
+        throw DumpError(.tooLarge, file: displayName, at: .row(oversized.int64(0)),
+                        "its \(column.0) is \(column.1) bytes, over the \(limit >> 20) MiB atrest reads for one key or value "
+                        + "(etcd's request limit is 1.5 MiB by default, and 10 MiB the most it recommends)")
     }
 
     /// `PRAGMA quick_check`: every b-tree page reachable and well formed. A

@@ -27,6 +27,12 @@ final class SQLiteConnection {
 
     deinit { sqlite3_close_v2(handle) }
 
+    /// Caps what SQLite materializes for one string, BLOB or row (`SQLITE_LIMIT_LENGTH`): reading a
+    /// larger one fails with "string or blob too big" instead of allocating it.
+    func limitLength(_ bytes: Int) {
+        sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, Int32(clamping: bytes))
+    }
+
     /// Prepares one statement.
     func prepare(_ sql: String) throws(DumpError) -> SQLiteStatement {
         var statement: OpaquePointer?

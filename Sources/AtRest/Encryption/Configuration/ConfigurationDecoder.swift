@@ -83,15 +83,45 @@ final class StrictDecoder {
     /// Alias expansion is not materialized by Yams, but walking it is: cap the nodes visited so that an
     /// alias bomb ("billion laughs") ends with an error instead of running for ever.
     static let maximumNodes = 100_000
-    struct TooLarge: Error {}
+    /// And cap the text walked: a few aliases of one long anchored scalar stay under the node cap yet
+    /// expand to hundreds of megabytes, each copy quoted again in a finding. Four times the largest file
+    /// read (`EncryptionConfigurationLoader.maximumFileSize`): a configuration without aliases never
+    /// reaches it, and real ones that use anchors share a key list or two.
+    static let maximumExpandedBytes = 4 << 20
+    private var expandedBytes = 0
+    /// Which cap a document went past.
+    enum TooLarge: Error {
+        case nodes
+        case expandedBytes
+    }
 
     private func report(_ message: ConfigurationFinding.Message, _ path: String, _ node: Node?) {
         findings.append(ConfigurationFinding(message, at: path, line: node?.mark?.line))
     }
 
-    private func count() throws(TooLarge) {
+    /// Counts one node visited and, for a scalar, its text.
+    private func count(_ node: Node? = nil) throws(TooLarge) {
         visited += 1
-        if visited > Self.maximumNodes { throw TooLarge() }
+        if visited > Self.maximumNodes { throw .nodes }
+        if case .scalar(let scalar)? = node {
+            expandedBytes += scalar.string.utf8.count
+            if expandedBytes > Self.maximumExpandedBytes { throw .expandedBytes }
+        }
+    }
+
+    /// How an unknown field is named in a finding. In a key entry (`name`, `secret`) a field that is not
+    /// a plain identifier may be a secret: `{name: k1, secret:BASE64}` (no space after the colon) is one
+    /// field named `secret:BASE64`, and a pasted key can stand where a field name belongs. Such a name is
+    /// shown as `<REDACTED>`, or as `secret:<REDACTED>` when a known field's value is glued to its name.
+    static func unknownFieldName(_ name: String, allowed: Set<String>) -> String {
+        guard allowed.contains("secret") else { return name }
+        let identifier = name.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+        if identifier.count == name.count && name.count <= 24 { return name }
+        // `secret:...` or `name=...`: a known field with its value glued on.
+        if let separator = name.dropFirst(identifier.count).first, separator == ":" || separator == "=", allowed.contains(String(identifier)) {
+            return identifier + String(separator) + "<REDACTED>"
+        }
+        return "<REDACTED>"
     }
 
     /// JSON's name for a YAML node's type, as Go's `json.UnmarshalTypeError` prints it.
@@ -128,7 +158,7 @@ final class StrictDecoder {
         var merged: [(String, Node)] = []
         lastKeyLines = [:]
         for (key, value) in mapping {
-            try count()
+            try count(key)
             if key.tag.rawValue == Tag.Name.merge.rawValue {
                 // YAML merge key: the merged mappings' fields apply unless given explicitly (yaml.v2 semantics).
                 let sources: [Node]
@@ -149,9 +179,11 @@ final class StrictDecoder {
             let name = scalar.string
             let child = path.isEmpty ? name : "\(path).\(name)"
             if !allowed.contains(name) {
-                report(rules.strictDecoding ? .unknownField(child)
-                       : .refusedFromLaterRelease(.unknownField(child), from: KubernetesVersion(1, 31), rules: rules, accepted: "ignores the field"),
-                       child, key)
+                let shown = Self.unknownFieldName(name, allowed: allowed)
+                let field = path.isEmpty ? shown : "\(path).\(shown)"
+                report(rules.strictDecoding ? .unknownField(field)
+                       : .refusedFromLaterRelease(.unknownField(field), from: KubernetesVersion(1, 31), rules: rules, accepted: "ignores the field"),
+                       field, key)
             } else if result[name] != nil {
                 report(.duplicateField(child), child, key)
             } else {
@@ -179,7 +211,7 @@ final class StrictDecoder {
     /// A string field; null is "" (Go's zero value). Numbers and booleans are errors: the apiserver converts
     /// YAML to JSON first, so `name: 123` is a JSON number it will not put in a string.
     func string(_ node: Node, _ path: String) throws(TooLarge) -> String? {
-        try count()
+        try count(node)
         if isNull(node) { return "" }
         guard case .scalar(let scalar) = node, typeName(node) == "string" else {
             report(.wrongType(found: typeName(node), expected: "string"), path, node)
@@ -189,7 +221,7 @@ final class StrictDecoder {
     }
 
     func int32(_ node: Node, _ path: String) throws(TooLarge) -> Int32?? {
-        try count()
+        try count(node)
         if isNull(node) { return .some(nil) }
         guard case .scalar(let scalar) = node, typeName(node) == "number" else {
             report(.wrongType(found: typeName(node), expected: "int32"), path, node)
@@ -205,7 +237,7 @@ final class StrictDecoder {
 
     /// A `metav1.Duration`: a string `time.ParseDuration` accepts.
     func duration(_ node: Node, _ path: String) throws(TooLarge) -> Int64?? {
-        try count()
+        try count(node)
         if isNull(node) { return .some(nil) }
         guard case .scalar(let scalar) = node, typeName(node) == "string" else {
             report(.wrongType(found: typeName(node), expected: "duration string"), path, node)

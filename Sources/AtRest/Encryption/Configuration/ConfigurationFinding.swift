@@ -278,10 +278,18 @@ extension ConfigurationFinding.Message {
 
 /// Go's formatting of values in field errors: `%q` for strings, `encoding/json` for slices.
 enum GoFormat {
-    /// `strconv.Quote`-like: printable characters as they are, the rest escaped.
+    /// `strconv.Quote`-like: printable characters as they are, the rest escaped as Go escapes what
+    /// `unicode.IsPrint` refuses (`\x1b`, `\u009b`, `\u202e`), so no control or bidirectional override
+    /// from the file reaches a terminal. Past `maximumQuoted` characters the text is cut, and the cut says
+    /// how long the value was: a finding names a value, it need not reprint a megabyte.
     static func quote(_ string: String) -> String {
         var out = "\""
+        var shown = 0
         for scalar in string.unicodeScalars {
+            if shown == maximumQuoted {
+                return out + "\"...(\(string.utf8.count) bytes)"
+            }
+            shown += 1
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -291,6 +299,10 @@ enum GoFormat {
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
                     out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else if scalar.value >= 0x80 && scalar.value < 0xa0 || !isPrintable(scalar) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += scalar.value > 0xffff ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+                        : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -299,14 +311,38 @@ enum GoFormat {
         return out + "\""
     }
 
-    /// `json.Marshal` of a `[]string` (Go escapes `<`, `>`, `&` as `\u003c` etc.).
-    static func jsonArray(_ strings: [String]) -> String {
-        "[" + strings.map(jsonString).joined(separator: ",") + "]"
+    /// The most characters of one value a finding quotes.
+    static let maximumQuoted = 256
+
+    /// Printable as Go's `unicode.IsPrint` sees it, for what a terminal would act on: format characters
+    /// (bidirectional overrides and isolates, zero-width joiners), line and paragraph separators,
+    /// controls, surrogates, private use and unassigned code points are not.
+    static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: return false
+        default: return true
+        }
     }
 
+    /// `json.Marshal` of a `[]string` (Go escapes `<`, `>`, `&` as `\u003c` etc.).
+    static func jsonArray(_ strings: [String]) -> String {
+        let shown = strings.prefix(maximumListed).map(jsonString).joined(separator: ",")
+        return "[" + shown + (strings.count > maximumListed ? ",...(\(strings.count - maximumListed) more)" : "") + "]"
+    }
+
+    /// The most elements of one list a finding quotes.
+    static let maximumListed = 32
+
+    /// `json.Marshal` of a string, cut as `quote` cuts; C1 controls and the characters `isPrintable`
+    /// refuses are escaped too (JSON allows them raw; a terminal would act on them).
     static func jsonString(_ string: String) -> String {
         var out = "\""
+        var shown = 0
         for scalar in string.unicodeScalars {
+            if shown == maximumQuoted {
+                return out + "\"...(\(string.utf8.count) bytes)"
+            }
+            shown += 1
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -318,6 +354,10 @@ enum GoFormat {
             default:
                 if scalar.value < 0x20 {
                     out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else if scalar.value == 0x7f || !isPrintable(scalar) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += scalar.value > 0xffff ? String(scalar.utf16.map { "\\u" + String($0, radix: 16) }.joined())
+                        : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

@@ -164,11 +164,16 @@ public enum EncryptionConfigurationLoader {
             return .failure(fail(root.mark?.line, "apiVersion \(GoFormat.quote(apiVersion)) kind \(GoFormat.quote(kind)) is not an encryption configuration the apiserver accepts: use apiVersion apiserver.config.k8s.io/v1 with kind EncryptionConfiguration (or the legacy apiVersion v1 with kind EncryptionConfig)"))
         }
         let decoder = StrictDecoder(rules: rules)
-        do {
+        do throws(StrictDecoder.TooLarge) {
             let document = try decoder.document(root)
             return .success((document, decoder.findings))
         } catch {
-            return .failure(fail(nil, "more than \(StrictDecoder.maximumNodes) YAML nodes after expanding aliases; refusing to read further"))
+            switch error {
+            case .nodes:
+                return .failure(fail(nil, "more than \(StrictDecoder.maximumNodes) YAML nodes after expanding aliases; refusing to read further"))
+            case .expandedBytes:
+                return .failure(fail(nil, "more than \(StrictDecoder.maximumExpandedBytes >> 20) MiB of YAML text after expanding aliases; refusing to read further"))
+            }
         }
     }
 

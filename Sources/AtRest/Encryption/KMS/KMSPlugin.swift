@@ -48,12 +48,15 @@ public enum KMSPluginError: Error, Sendable, Hashable, CustomStringConvertible {
     case unreachable(String)
     /// No answer within the provider's configured `timeout`.
     case timedOut(seconds: Double)
+    /// Not sent: the run already made the most `Decrypt` calls it may (`--kms-max-calls`).
+    case callLimit(Int)
 
     public var description: String {
         switch self {
         case .refused(let code, let message): return message.isEmpty ? code : "\(code): \(message)"
         case .unreachable(let why): return why
         case .timedOut(let seconds): return "no answer within \(Self.format(seconds)) (the provider's timeout)"
+        case .callLimit(let limit): return "not asked: the run already sent \(limit) Decrypt calls, the most --kms-max-calls allows"
         }
     }
 

@@ -49,19 +49,25 @@ public final class KMSSession: Sendable {
     public let providers: [String: Provider]
     /// The DEK source type the apiserver writes today (`KMSv2KDF`: a seed from 1.29).
     public let writesSeed: Bool
+    /// The most `Decrypt` calls the run may send, over all providers (`--kms-max-calls`). The CLI
+    /// counts what an input needs before the first call (`KMSCallDemand`); this is the backstop for
+    /// whatever that count cannot see, and a production KMS is never asked more.
+    public let maxCalls: Int
 
     private struct State {
         /// Unwrapped sources by cache key; refusals are kept too, so each source costs one call.
         var unwrapped: [[UInt8]: Result<SecretBytes, KMSPluginError>] = [:]
         var counts: [CallKey: CallCount] = [:]
         var failure: Failure?
+        var calls = 0
     }
     private struct CallKey: Hashable { var provider: String; var keyID: String }
     private let state = Mutex(State())
 
-    public init(providers: [String: Provider], writesSeed: Bool) {
+    public init(providers: [String: Provider], writesSeed: Bool, maxCalls: Int = .max) {
         self.providers = providers
         self.writesSeed = writesSeed
+        self.maxCalls = maxCalls
     }
 
     /// The first plugin that stopped answering, if one did: the run's verdicts are then incomplete.
@@ -149,7 +155,11 @@ public final class KMSSession: Sendable {
             if let failure = state.failure {
                 // A plugin stopped answering: ask nothing more, the run ends in an error.
                 result = .failure(failure.error)
+            } else if state.calls >= maxCalls {
+                result = .failure(.callLimit(maxCalls))
+                state.failure = Failure(provider: provider, endpoint: plugin.endpoint, error: .callLimit(maxCalls))
             } else {
+                state.calls += 1
                 state.counts[key]?.decryptCalls += 1
                 do throws(KMSPluginError) {
                     result = .success(try plugin.decrypt(request))
@@ -166,4 +176,39 @@ public final class KMSSession: Sendable {
             return result
         }
     }
+}
+
+extension KMSSession {
+    /// Writes into `key` the cache key under which reading `value` would unwrap its DEK source (one
+    /// `Decrypt` per distinct key, as `unwrap` keys them), and says whether reading it would ask a plugin
+    /// at all: a KMS value of a provider whose plugin is asked, well formed enough to reach the call.
+    /// Counting these keys over an input tells how many calls its audit needs before any is sent.
+    public func demandKey(ofValue value: UnsafeRawBufferPointer, into key: inout [UInt8]) -> Bool {
+        let v1 = Array("k8s:enc:kms:v1:".utf8), v2 = Array("k8s:enc:kms:v2:".utf8)
+        guard value.count > v1.count else { return false }
+        let isV2: Bool
+        if value.starts(with: v2) { isV2 = true } else if value.starts(with: v1) { isV2 = false } else { return false }
+        let rest = UnsafeRawBufferPointer(rebasing: value[v1.count...])
+        for (name, provider) in providers where provider.plugin != nil && (provider.apiVersion == .v2) == isV2 {
+            let nameBytes = name.utf8
+            guard rest.count > nameBytes.count, rest.starts(with: nameBytes), rest[nameBytes.count] == UInt8(ascii: ":") else { continue }
+            let payload = UnsafeRawBufferPointer(rebasing: rest[(nameBytes.count + 1)...])
+            key.removeAll(keepingCapacity: true)
+            if isV2 {
+                guard let object = KMSv2Reader.Fields(payload), object.type <= 1 else { return false }
+                object.cacheKey(into: &key)
+            } else {
+                guard payload.count >= 2 else { return false }
+                let length = Int(payload[0]) << 8 | Int(payload[1])
+                guard length + 2 <= payload.count else { return false }
+                key.append(1)
+                key.append(contentsOf: payload[2..<(2 + length)])
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Whether any provider's plugin is asked: only then does an input cost calls.
+    public var asksPlugins: Bool { providers.values.contains { $0.plugin != nil } }
 }

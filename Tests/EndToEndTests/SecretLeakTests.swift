@@ -1,0 +1,57 @@
+import AtRestTestSupport
+import Foundation
+import Testing
+
+/// Key material and decrypted or plaintext data are never printed unless asked for with an explicit
+/// flag, whatever shape the input takes.
+@Suite struct SecretLeakTests {
+    /// `{name: k1, secret:BASE64}` (no space after the colon) is one unknown field named `secret:BASE64`:
+    /// the finding names the field without its value (D15).
+    @Test func anUnknownFieldGluedToASecretIsNamedWithoutIt() throws {
+        let directory = try Fixtures.temporaryDirectory("config-typo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secret = "U1VQRVJTRUNSRVRMRUFLRUQxMjM0NTY3ODkwMTI="
+        let path = directory.appendingPathComponent("typo.yaml").path
+        let text = """
+            apiVersion: apiserver.config.k8s.io/v1
+            kind: EncryptionConfiguration
+            resources:
+              - resources: [secrets]
+                providers:
+                  - aesgcm:
+                      keys:
+                        - {name: k1, secret:\(secret)}
+            """
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        for command in [["config", "check", path], ["audit", Fixtures.path("etcd/export.json"), "--config", path]] {
+            let result = try AtRestBinary.run(command)
+            #expect(result.status == 2)
+            let printed = result.stdout + result.stderr
+            #expect(printed.contains(#"unknown field "resources[0].providers[0].aesgcm.keys[0].secret:<REDACTED>""#), "\(printed)")
+            #expect(!printed.contains(secret) && !printed.contains("U1VQRVJTRUNSRVRM"), "\(printed)")
+        }
+    }
+
+    /// A key pasted where a field name belongs is not printed either; a short misspelt field name is.
+    @Test func anUnknownFieldOfAKeyEntryIsShownOnlyWhenItIsAShortName() throws {
+        let directory = try Fixtures.temporaryDirectory("config-typo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+        let path = directory.appendingPathComponent("typo.yaml").path
+        let text = """
+            apiVersion: apiserver.config.k8s.io/v1
+            kind: EncryptionConfiguration
+            resources:
+              - resources: [secrets]
+                providers:
+                  - aesgcm:
+                      keys:
+                        - {name: k1, \(secret): x, sekret: y}
+            """
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        let result = try AtRestBinary.run(["config", "check", path])
+        #expect(result.status == 2)
+        #expect(!result.stdout.contains(secret) && !result.stdout.contains("c2VjcmV0c2VjcmV0"), "\(result.stdout)")
+        #expect(result.stdout.contains(#"unknown field "resources[0].providers[0].aesgcm.keys[0].sekret""#), "\(result.stdout)")
+    }
+}
