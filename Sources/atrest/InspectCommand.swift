@@ -25,7 +25,8 @@ struct InspectCommand: ParsableCommand {
             protobuf fields) is labelled beside the hexdump -C line where it starts. --raw prints exactly \
             what `hexdump -C` prints for the value. With --config, the rule's providers and the verdict; with \
             --decrypt, the decrypted object's apiVersion, kind, name and namespace, and its data as sizes only \
-            (--reveal prints it). Exit status: 0 every key shown; 1 a key is not in the input; 2 usage, \
+            (--reveal prints it). A Secret stored in plaintext is not dumped (nor printed by --raw) without \
+            --reveal: its bytes are its data. Exit status: 0 every key shown; 1 a key is not in the input; 2 usage, \
             configuration or input error, or a --revision that is not one of the key's.
             """
     )
@@ -55,7 +56,7 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .customLong("decrypt"), help: "Decrypt with the configured key that reads the value and show the object's envelope (needs --config).")
     var decrypt = false
 
-    @Flag(name: .customLong("reveal"), help: "With --decrypt: print the decrypted data too. It may hold secrets.")
+    @Flag(name: .customLong("reveal"), help: "Print Secret data: decrypted (with --decrypt), or a Secret's bytes stored in plaintext. It may hold secrets.")
     var reveal = false
 
     @Flag(name: .customLong("raw"), help: "Print only the stored value as `hexdump -C` prints it (one key).")
@@ -92,7 +93,6 @@ struct InspectCommand: ParsableCommand {
         let keys = try namedKeys()
         if keys.isEmpty && prefix == nil { throw ValidationError("give at least one key, --key-hex HEX or --prefix PREFIX") }
         if decrypt && configPath == nil { throw ValidationError("--decrypt needs --config FILE: the keys come from the configuration") }
-        if reveal && !decrypt { throw ValidationError("--reveal needs --decrypt") }
         if raw && (keys.count != 1 || prefix != nil) { throw ValidationError("--raw prints one value: give exactly one key") }
         if raw && (decrypt || configPath != nil) { throw ValidationError("--raw prints the stored value alone: no --config or --decrypt") }
         if revision != nil && prefix != nil { throw ValidationError("--revision applies to named keys, not to --prefix") }
@@ -174,6 +174,9 @@ struct InspectCommand: ParsableCommand {
                     continue
                 }
                 if raw {
+                    if !reveal && InspectReport.isPlaintextSecret(entry, resolver: resolver) {
+                        throw CommandFailure(message: "\(EscapedBytes.string(key)) is a Secret stored in plaintext: its bytes are its data; add --reveal to print them")
+                    }
                     stdout.write(InspectReport.raw(entry.value))
                     continue
                 }

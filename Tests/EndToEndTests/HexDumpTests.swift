@@ -51,7 +51,7 @@ import Testing
         try #require(indexed.status == 0, "\(indexed.stderr)")
         for entry in entries {
             let hex = entry.key.map { String(format: "%02x", $0) }.joined()
-            let result = try AtRestBinary.run(["inspect", "--index", index, "--key-hex", hex, "--raw"])
+            let result = try AtRestBinary.run(["inspect", "--index", index, "--key-hex", hex, "--raw", "--reveal"])
             #expect(result.status == 0, "\(result.stderr)")
             let expected = try realHexdump(entry.value, in: directory)
             #expect(result.stdout == expected, "key \(String(decoding: entry.key, as: UTF8.self)), \(entry.value.count) bytes")

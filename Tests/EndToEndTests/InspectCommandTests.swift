@@ -94,7 +94,8 @@ import Testing
     @Test func labelsTheRuntimeUnknownFieldsOfProtobufPlaintext() throws {
         let fixture = try Self.auditFixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let result = try Self.inspect([fixture.export, "/registry/secrets/default/plain"])
+        // A plaintext Secret is dumped only with --reveal.
+        let result = try Self.inspect([fixture.export, "/registry/secrets/default/plain", "--reveal"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("stored    plaintext, Kubernetes protobuf"))
         #expect(result.stdout.contains("<- magic k8s\\x00 (4 bytes @ 0x0)"))

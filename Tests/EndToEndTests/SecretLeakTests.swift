@@ -55,3 +55,44 @@ import Testing
         #expect(result.stdout.contains(#"unknown field "resources[0].providers[0].aesgcm.keys[0].sekret""#), "\(result.stdout)")
     }
 }
+
+/// `inspect` of a Secret stored in plaintext: its bytes are its data (D18).
+@Suite struct PlaintextSecretInspectTests {
+    /// The bundled sample's `/registry/secrets/default/plain` is a Secret stored as plaintext protobuf.
+    static let sample = Fixtures.path("sample/snapshot.db")
+    static let key = "/registry/secrets/default/plain"
+
+    /// The value's bytes, as `hexdump -C` would show them, for comparison.
+    private func dumpLines() throws -> [String] {
+        let raw = try AtRestBinary.run(["inspect", Self.sample, Self.key, "--raw", "--reveal"])
+        try #require(raw.status == 0, "\(raw.stderr)")
+        return raw.stdout.split(separator: "\n").map { String($0.prefix(60)) }.filter { $0.count == 60 }
+    }
+
+    @Test func itsBytesAreNotDumpedWithoutReveal() throws {
+        let result = try AtRestBinary.run(["inspect", Self.sample, Self.key])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(a Secret stored in plaintext: its bytes are its data, not shown; --reveal shows them)"))
+        for line in try dumpLines() { #expect(!result.stdout.contains(line), "\(line)") }
+    }
+
+    @Test func revealDumpsItsBytes() throws {
+        let result = try AtRestBinary.run(["inspect", Self.sample, Self.key, "--reveal"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for line in try dumpLines() { #expect(result.stdout.contains(line), "\(line)") }
+    }
+
+    @Test func rawRefusesItWithoutReveal() throws {
+        let result = try AtRestBinary.run(["inspect", Self.sample, Self.key, "--raw"])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "atrest: \(Self.key) is a Secret stored in plaintext: its bytes are its data; add --reveal to print them [usage]\n")
+    }
+
+    /// An encrypted Secret's bytes are ciphertext: dumped as before.
+    @Test func anEncryptedSecretIsStillDumped() throws {
+        let result = try AtRestBinary.run(["inspect", Self.sample, "/registry/secrets/default/gcm-key1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("00000000  6b 38 73 3a 65 6e 63 3a"), "\(result.stdout.prefix(600))")
+    }
+}

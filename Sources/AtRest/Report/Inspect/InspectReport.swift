@@ -68,6 +68,17 @@ public struct InspectReport {
     /// `--raw`: exactly what `hexdump -C` prints for the stored value alone.
     public static func raw(_ value: [UInt8]) -> String { HexDump.canonical(value) }
 
+    /// Whether `entry` is a Secret stored in plaintext: its bytes are its data, so they are shown only
+    /// when asked for (`--reveal`), as decrypted data is.
+    public static func isPlaintextSecret(_ entry: KeyValue, resolver: ResourceResolver) -> Bool {
+        guard case .plaintext(let encoding) = StorageClassifier.classify(entry.value), encoding != .empty,
+              case .object(let key)? = resolver.resolve(entry.key) else { return false }
+        return key.groupResource.group.isEmpty && key.groupResource.resource == "secrets"
+    }
+
+    /// The stored bytes are withheld: a plaintext Secret without `reveal`.
+    private var withholdsBytes: Bool { !reveal && Self.isPlaintextSecret(entry, resolver: resolver) }
+
     /// Key and provider names of the configuration: they resolve names with `:` in the annotation.
     private var knownNames: [String] {
         configuration?.rules.flatMap { rule in
@@ -88,7 +99,11 @@ public struct InspectReport {
         }
         out += "stored    \(annotation.layout), \(Self.bytes(entry.value.count))\n"
         out += "\n"
-        out += Self.annotatedDump(entry.value, annotation)
+        if withholdsBytes {
+            out += "(a Secret stored in plaintext: its bytes are its data, not shown; --reveal shows them)\n"
+        } else {
+            out += Self.annotatedDump(entry.value, annotation)
+        }
         out += legend(annotation)
         out += metadata()
         out += resource()
