@@ -67,6 +67,6 @@ let package = Package(
         .testTarget(name: "AtRestIndexTests", dependencies: ["AtRestIndex", "AtRestTestSupport"]),
         .testTarget(name: "AtRestEncryptionTests", dependencies: ["AtRestEncryption", "AtRestTestSupport"]),
         .testTarget(name: "AtRestAuditTests", dependencies: ["AtRestAudit", "AtRestIndex", "AtRestEncryption", "AtRestDump", "AtRestTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AtRestTestSupport", "AtRestDump"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AtRestTestSupport", "AtRestDump"], exclude: ["Snapshots"]),
     ]
 )

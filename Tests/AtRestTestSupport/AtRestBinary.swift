@@ -38,10 +38,12 @@ public enum AtRestBinary {
     }
 
     /// Runs `atrest` with `arguments`, optionally feeding `stdin`, and waits.
-    public static func run(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Result {
+    /// `directory` is the working directory (the caller's when `nil`).
+    public static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
