@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestDump
 import AtRestIndex
+import AtRestReport
 import Foundation
 
 /// `atrest`: audit Kubernetes encryption at rest offline, from an etcd export.
@@ -34,7 +35,7 @@ struct AtRestCommand: ParsableCommand {
                 Foundation.exit(0)
             }
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                FileHandle.standardError.write(Data((TerminalText.document(fullMessage(for: error)) + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
@@ -42,10 +43,10 @@ struct AtRestCommand: ParsableCommand {
     }
 
     /// Prints the error's one line, with its stable identifier, and exits 2.
-    /// A message is kept to one line whatever it quotes from the input.
+    /// A message is kept to one line, with no terminal control in it, whatever it
+    /// quotes from the input or a KMS plugin (`TerminalText.errorLine`).
     static func fail(_ error: any ReportableError) -> Never {
-        let line = error.description.split(whereSeparator: \.isNewline).joined(separator: " ")
-        FileHandle.standardError.write(Data("atrest: \(line) [\(error.identifier)]\n".utf8))
+        FileHandle.standardError.write(Data("atrest: \(TerminalText.errorLine(error.description)) [\(error.identifier)]\n".utf8))
         Foundation.exit(2)
     }
 }

@@ -45,6 +45,9 @@ struct AuditCommand: ParsableCommand {
     @Flag(name: .customLong("exit-zero"), help: "Exit 0 even with findings (errors still exit 2).")
     var exitZero = false
 
+    @Flag(name: .customLong("wide"), help: "Text: never cut long table cells.")
+    var wide = false
+
     @Option(name: .customLong("jobs"),
             help: ArgumentHelp("Threads that audit entries in parallel (default: the number of cores). The output is the same whatever the number.",
                                valueName: "n"))
@@ -155,6 +158,7 @@ struct AuditCommand: ParsableCommand {
                 report.failOn = Set(failOn)
                 report.kubernetesRules = rules
                 report.kms = session
+                report.wide = wide
                 reports.append(report)
             }
             try KMSOptions.checkNoFailure(session)
@@ -166,7 +170,7 @@ struct AuditCommand: ParsableCommand {
             stdout.flush()
             let empty = reports.filter { $0.result.summary.audited == 0 }
             for report in empty {
-                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(report.etcdPrefix)\n".utf8))
+                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(report.etcdPrefix))\n".utf8))
             }
             if !empty.isEmpty { throw ExitCode(3) }
             let findings = reports.contains { report in failOn.contains { (report.result.summary.byVerdict[$0] ?? 0) > 0 } }
@@ -187,10 +191,11 @@ struct AuditCommand: ParsableCommand {
         report.failOn = Set(failOn)
         report.kubernetesRules = rules
         report.kms = session
+        report.wide = wide
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(audits[0].prefix)\n".utf8))
+            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(audits[0].prefix))\n".utf8))
             throw ExitCode(3)
         }
         let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtRestEncryption
+import AtRestReport
 import Foundation
 
 /// `atrest config`: commands about the apiserver's `--encryption-provider-config` file.
@@ -65,12 +66,12 @@ struct ConfigCheckCommand: ParsableCommand {
     static func text(_ check: ConfigurationCheck, errors: Int, warnings: Int) -> String {
         var out = ""
         for finding in check.findings {
-            let location = finding.line.map { "\(check.sourcePath):\($0)" } ?? check.sourcePath
-            out += "\(location): \(finding.severity.rawValue): \(finding.description)\n"
+            let location = finding.line.map { "\(TerminalText.field(check.sourcePath)):\($0)" } ?? TerminalText.field(check.sourcePath)
+            out += "\(location): \(finding.severity.rawValue): \(TerminalText.field(finding.description))\n"
         }
         func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
         let verdict = errors > 0 ? "invalid" : "valid"
-        out += "\(check.sourcePath): \(verdict): \(plural(errors, "error")), \(plural(warnings, "warning")) (rules of \(check.rules))\n"
+        out += "\(TerminalText.field(check.sourcePath)): \(verdict): \(plural(errors, "error")), \(plural(warnings, "warning")) (rules of \(check.rules))\n"
         return out
     }
 
@@ -84,7 +85,7 @@ struct ConfigCheckCommand: ParsableCommand {
                             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+        return JSONText.escapingInvisibles(String(decoding: try encoder.encode(report), as: UTF8.self)) + "\n"
     }
 
     /// `{"apiVersion":"atrest.io/v1","kind":"ConfigCheck",...}`.

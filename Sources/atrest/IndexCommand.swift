@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestDump
 import AtRestIndex
+import AtRestReport
 
 /// `atrest index INPUT... --index DIR`
 struct IndexCommand: ParsableCommand {
@@ -38,12 +39,12 @@ struct IndexCommand: ParsableCommand {
         var line = "indexed \(c.liveKeys) keys"
         if c.revisions > 0 { line += ", \(c.revisions) revisions (\(c.tombstones) tombstones)" }
         line += ", \(c.refusedTotal) refused, from \(provenance.inputs.count) input(s) into \(indexDirectory)"
-        print(line)
+        print(TerminalText.field(line))
         if provenance.completeness == .incomplete {
-            print("warning: incomplete export: \(provenance.completenessReason ?? "keys are missing")")
+            print("warning: incomplete export: \(TerminalText.field(provenance.completenessReason ?? "keys are missing"))")
         }
         if provenance.completeness == .partial {
-            print("warning: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot")")
+            print("warning: completeness: partial: \(TerminalText.field(provenance.completenessReason ?? "salvaged from a damaged snapshot"))")
         }
     }
 }

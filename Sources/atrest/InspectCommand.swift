@@ -62,6 +62,9 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .customLong("raw"), help: "Print only the stored value as `hexdump -C` prints it (one key).")
     var raw = false
 
+    @Flag(name: .customLong("wide"), help: "Never cut long table cells.")
+    var wide = false
+
     @OptionGroup var kubernetes: KubernetesRulesOptions
 
     @OptionGroup var kms: KMSOptions
@@ -166,7 +169,7 @@ struct InspectCommand: ParsableCommand {
                         shown += 1
                         stdout.write("key       \(EscapedBytes.string(key))\n")
                         stdout.write("stored    not live: deleted at revision \(revisions.last?.revision.main ?? 0); --revision N shows an earlier value\n")
-                        stdout.write(InspectReport.historyText(revisions, shown: -1))
+                        stdout.write(InspectReport.historyText(revisions, shown: -1, wide: wide))
                         continue
                     }
                     FileHandle.standardError.write(Data("atrest: \(EscapedBytes.string(key)): not in the input\n".utf8))
@@ -186,6 +189,7 @@ struct InspectCommand: ParsableCommand {
                                            history: hasHistory ? (history[key]?.revisions ?? []) : nil, resolver: resolver,
                                            configuration: configuration, configurationName: configPath, decrypt: decrypt, reveal: reveal)
                 report.kms = session
+                report.wide = wide
                 let text = report.text()
                 try KMSOptions.checkNoFailure(session)
                 stdout.write(text)

@@ -60,6 +60,9 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("limit"), help: "Entries listed per list in text and Markdown (JSON lists every breaking entry).")
     var limit = 10
 
+    @Flag(name: .customLong("wide"), help: "Text: never cut long table cells.")
+    var wide = false
+
     func validate() throws {
         let proposing = configPath != nil || proposedPath != nil
         if proposing && !compare.isEmpty { throw ValidationError("give --config and --proposed, or --compare, not both") }
@@ -91,9 +94,10 @@ struct PlanCommand: ParsableCommand {
             var report = PlanReport(provenance: index.provenance, etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self),
                                     current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
             report.kubernetesRules = rules
+            report.wide = wide
             FileHandle.standardOutput.write(Data(report.render(output).utf8))
             if analysis.audited == 0 {
-                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
                 throw ExitCode(3)
             }
             if !analysis.isSafe { throw ExitCode(1) }
@@ -120,10 +124,11 @@ struct PlanCommand: ParsableCommand {
         var report = HostComparisonReport(hosts: hostPaths.map(ConfigurationInput.file), comparison: comparison, provenance: provenance,
                                           etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), limit: limit)
         report.kubernetesRules = rules
+        report.wide = wide
         FileHandle.standardOutput.write(Data(report.render(output).utf8))
         if !comparison.isSafe { throw ExitCode(1) }
         if let data = comparison.data, data.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(etcdPrefix)\n".utf8))
+            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
             throw ExitCode(3)
         }
         if provenance?.completeness == .partial { throw ExitCode(4) }

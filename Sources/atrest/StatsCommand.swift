@@ -17,12 +17,16 @@ struct StatsCommand: ParsableCommand {
     @Option(name: .customLong("output"), help: "text or json.")
     var output: OutputFormat = .text
 
+    @Flag(name: .customLong("wide"), help: "Text: never cut long table cells.")
+    var wide = false
+
     func run() throws {
-        let report = try input.withIndex { index in
+        var report = try input.withIndex { index in
             StatsReport(provenance: index.provenance,
                         inventory: try Inventory(index: index, resolver: ResourceResolver(etcdPrefix: etcdPrefix)),
                         keyUsage: try KeyUsage(index: index))
         }
+        report.wide = wide
         switch output {
         case .text: print(report.text(), terminator: "")
         case .json: print(try report.json(), terminator: "")

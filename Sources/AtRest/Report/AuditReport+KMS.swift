@@ -33,9 +33,9 @@ extension AuditReport {
     func kmsText(_ session: KMSSession) -> String {
         var out = "\nKMS\n"
         for (name, provider) in session.providers.sorted(by: { $0.key < $1.key }) {
-            var line = "  \(name) (\(provider.apiVersion.rawValue))"
-            if let plugin = provider.plugin { line += ": asked at \(plugin.endpoint)" } else { line += ": not asked (--kms asks it)" }
-            if let current = provider.currentKeyID { line += ", current key ID \"\(current)\"" }
+            var line = "  \(name.terminal) (\(provider.apiVersion.rawValue))"
+            if let plugin = provider.plugin { line += ": asked at \(plugin.endpoint.terminal)" } else { line += ": not asked (--kms asks it)" }
+            if let current = provider.currentKeyID { line += ", current key ID \"\(current.terminal)\"" }
             out += line + "\n"
         }
         var table = TextTable([("PROVIDER", .left), ("KEY ID", .left), ("CURRENT", .left), ("ENTRIES", .right),
@@ -45,7 +45,7 @@ extension AuditReport {
             table.add([row.provider, row.keyID ?? "-", current, Human.count(row.entries), Human.count(row.undecryptable),
                        row.calls.map { Human.count($0.distinctSources) } ?? "-", row.calls.map { Human.count($0.decryptCalls) } ?? "-"])
         }
-        out += table.render()
+        out += table.render(wide: wide)
         return out
     }
 

@@ -52,6 +52,8 @@ public struct AuditReport: Sendable {
     public var kubernetesRules: KubernetesRules = .newest
     /// With `--kms` or `--kms-key-id`: the KMS providers, their current key IDs and the plugin calls made.
     public var kms: KMSSession?
+    /// `--wide`: text table cells are never cut (`TextTable.cellWidth`).
+    public var wide = false
 
     public init(provenance: IndexProvenance, configurationPath: String, configurationSHA256: String, etcdPrefix: String,
                 result: AuditResult, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil) {
@@ -153,6 +155,8 @@ public struct AuditReport: Sendable {
             "storage": .array(storage),
             "readiness": readiness,
             "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reason)]) }),
+            // The list holds at most `AuditSummary.findingLimit` (the smallest keys); jsonl lists every entry.
+            "undecryptableNotListed": .int((s.byVerdict[.undecryptable] ?? 0) - s.undecryptable.count),
         ]
         if let history { members["history"] = Self.json(history) }
         if let keyUsage { members["keyUsage"] = Self.json(keyUsage) }
@@ -220,7 +224,7 @@ public struct AuditReport: Sendable {
                 let places = finding.locations.sorted().map { "\($0.column.rawValue) of row \($0.row)" }.joined(separator: ", ")
                 return "\(finding.revision) \(finding.storedAs) (in \(places))"
             }.joined(separator: ", ")
-            out += "  \(key.key) (now \(key.now)): \(revisions)\n"
+            out += "  \(key.key.terminal) (now \(key.now.terminal)): \(revisions.terminal)\n"
         }
         if history.keys.count > textListLimit {
             out += "  ... and \(Human.count(history.keys.count - textListLimit)) more keys (--output json lists them all)\n"
@@ -231,46 +235,48 @@ public struct AuditReport: Sendable {
     public func text() -> String {
         let s = result.summary
         var out = ""
-        out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix) against \(configurationPath) (rules of \(kubernetesRules))\n"
+        out += "atrest audit: \(Human.count(s.audited, "entry", "entries")) under \(etcdPrefix.terminal) against \(configurationPath.terminal) (rules of \(kubernetesRules))\n"
         if provenance.completeness == .incomplete {
-            out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not audited\n"
+            out += "WARNING: incomplete export: \(provenance.completenessReason.terminal(or: "keys are missing")); entries not in it are not audited\n"
         }
         if provenance.completeness == .partial {
-            out += "WARNING: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot"); entries lost to the damage are not audited\n"
+            out += "WARNING: completeness: partial: \(provenance.completenessReason.terminal(or: "salvaged from a damaged snapshot")); entries lost to the damage are not audited\n"
         }
         out += "\nReadiness\n"
-        for answer in readinessAnswers { out += "  \(answer.sentence)\n" }
+        for answer in readinessAnswers { out += "  \(answer.sentence.terminal)\n" }
         out += "\nVerdicts\n"
         var verdictTable = TextTable([("VERDICT", .left), ("ENTRIES", .right)])
         for verdict in Verdict.allCases where (s.byVerdict[verdict] ?? 0) > 0 {
             verdictTable.add([verdict.rawValue, Human.count(s.byVerdict[verdict] ?? 0)])
         }
-        out += verdictTable.render()
+        out += verdictTable.render(wide: wide)
         let shown = Verdict.allCases.filter { v in s.byResource.values.contains { ($0[v] ?? 0) > 0 } }
         out += "\nBy resource\n"
         var resources = TextTable([("RESOURCE", .left)] + shown.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
         for name in s.byResource.keys.sorted() {
             resources.add([name] + shown.map { Human.count(s.byResource[name]?[$0] ?? 0) })
         }
-        out += resources.render()
+        out += resources.render(wide: wide)
         out += "\nBy provider and key\n"
         var storage = TextTable([("STORED AS", .left)] + shown.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
         for key in s.byStorage.keys.sorted() {
             storage.add([Self.storageLabel(key)] + shown.map { Human.count(s.byStorage[key]?[$0] ?? 0) })
         }
-        out += storage.render()
-        if !s.undecryptable.isEmpty {
+        out += storage.render(wide: wide)
+        let undecryptable = s.byVerdict[.undecryptable] ?? 0
+        if undecryptable > 0 {
             out += "\nUndecryptable (the apiserver cannot read these)\n"
-            for entry in s.undecryptable.prefix(Self.textListLimit) {
-                out += "  \(entry.key): \(entry.reason)\n"
+            let listed = s.undecryptable.prefix(Self.textListLimit)
+            for entry in listed {
+                out += "  \(entry.key.terminal): \(entry.reason.terminal)\n"
             }
-            if s.undecryptable.count > Self.textListLimit {
-                out += "  ... and \(Human.count(s.undecryptable.count - Self.textListLimit)) more (--output jsonl lists every entry)\n"
+            if undecryptable > listed.count {
+                out += "  ... and \(Human.count(undecryptable - listed.count)) more (--output jsonl lists every entry)\n"
             }
         }
         if let kms { out += kmsText(kms) }
         if let history { out += Self.text(history) }
-        if let keyUsage { out += KeyUsageText.render(keyUsage) }
-        return out
+        if let keyUsage { out += KeyUsageText.render(keyUsage, wide: wide) }
+        return TerminalText.document(out)
     }
 }

@@ -60,15 +60,51 @@ indirect enum JSONValue: Sendable, Hashable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                if TerminalText.needsEscape(scalar) {
+                    JSONText.appendEscape(scalar, to: &out)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
         }
         out += "\""
+    }
+}
+
+/// JSON strings with the characters that control a terminal or reorder text
+/// (`TerminalText.needsEscape`: C0 and C1 controls, DEL, bidi and other format
+/// characters) written as `\uXXXX` escapes: the same value for a parser, nothing
+/// hostile for a person who prints the document.
+public enum JSONText {
+    static func appendEscape(_ scalar: Unicode.Scalar, to out: inout String) {
+        func unit(_ value: UInt32) {
+            let hex = String(value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        }
+        if scalar.value <= 0xFFFF {
+            unit(scalar.value)
+        } else {
+            let offset = scalar.value - 0x10000
+            unit(0xD800 + (offset >> 10))
+            unit(0xDC00 + (offset & 0x3FF))
+        }
+    }
+
+    /// A serialized JSON document (`JSONEncoder`'s, which leaves them raw) with every
+    /// such character escaped. They can only occur inside strings, so this keeps the
+    /// document's meaning.
+    public static func escapingInvisibles(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { $0.value >= 0x7F && TerminalText.needsEscape($0) }) else { return json }
+        var out = ""
+        out.reserveCapacity(json.utf8.count + 16)
+        for scalar in json.unicodeScalars {
+            if scalar.value >= 0x7F && TerminalText.needsEscape(scalar) {
+                appendEscape(scalar, to: &out)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 

@@ -2,7 +2,7 @@ import AtRestAudit
 
 /// The key usage section shared by `stats` and `audit --history`.
 enum KeyUsageText {
-    static func render(_ usage: KeyUsage) -> String {
+    static func render(_ usage: KeyUsage, wide: Bool = false) -> String {
         guard !usage.aesgcmWrites.isEmpty || !usage.kmsV2.isEmpty || !usage.otherWrites.isEmpty else { return "" }
         var out = "\nKey usage (" + (usage.coversHistory ? "every revision in the snapshot" : "live entries only: a lower bound") + ")\n"
         var table = TextTable([("KEY", .left), ("WRITES", .right), ("NOTE", .left)])
@@ -22,7 +22,7 @@ enum KeyUsageText {
             let deks = Human.count(kms.distinctDEKs) + (kms.capped ? "+" : "")
             table.add(["kms v2 \(id.providerName) key id \(id.keyID)", Human.count(kms.values), "\(deks) distinct DEKs/seeds"])
         }
-        out += table.render()
+        out += table.render(wide: wide)
         return out
     }
 }

@@ -24,22 +24,21 @@ public struct ConfigurationFile: Sendable, Hashable {
 }
 
 
+/// `secrets 3, configmaps 1`; resource names escaped for a line of text.
 private func countsText(_ counts: [String: Int]) -> String {
-    counts.sorted { $0.key < $1.key }.map { "\($0.key) \(Human.count($0.value))" }.joined(separator: ", ")
+    counts.sorted { $0.key < $1.key }.map { "\($0.key.terminal) \(Human.count($0.value))" }.joined(separator: ", ")
 }
 
-/// Markdown table cells must not break the table: `|` escaped, new lines flattened.
+/// Markdown table cells must not break the table: controls made visible (no line
+/// ends inside), `|` escaped.
 private func cell(_ text: String) -> String {
-    text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    TerminalText.field(text).replacingOccurrences(of: "|", with: "\\|")
 }
 
-/// Inline code in Markdown: a fence longer than any run of backticks inside.
+/// Inline code in Markdown (`Markup.markdownCode`): controls made visible, a fence
+/// longer than any run of backticks inside, `|` escaped for table cells.
 private func code(_ text: String) -> String {
-    var longest = 0, run = 0
-    for c in text { run = c == "`" ? run + 1 : 0; longest = max(longest, run) }
-    let fence = String(repeating: "`", count: longest + 1)
-    let padded = text.hasPrefix("`") || text.hasSuffix("`") ? " \(text) " : text
-    return fence + padded + fence
+    Markup.markdownCode(text)
 }
 
 private extension VerdictTransition.Effect {
@@ -68,6 +67,8 @@ public struct PlanReport: Sendable {
     public var limit: Int
     /// The release whose rules both configurations were loaded under.
     public var kubernetesRules: KubernetesRules = .newest
+    /// `--wide`: text table cells are never cut (`TextTable.cellWidth`).
+    public var wide = false
 
     public init(provenance: IndexProvenance, etcdPrefix: String, current: ConfigurationFile, proposed: ConfigurationFile,
                 analysis: PlanAnalysis, limit: Int) {
@@ -152,10 +153,10 @@ public struct PlanReport: Sendable {
     private var headline: String {
         let a = analysis
         if a.isSafe {
-            return "SAFE: every entry readable under \(current.path) stays readable under \(proposed.path)"
+            return "SAFE: every entry readable under \(current.path.terminal) stays readable under \(proposed.path.terminal)"
         }
-        return "UNSAFE: \(Human.count(a.breaking.count, "entry", "entries")) readable under \(current.path) would be undecryptable under "
-            + "\(proposed.path) (\(countsText(a.breakingByResource)))"
+        return "UNSAFE: \(Human.count(a.breaking.count, "entry", "entries")) readable under \(current.path.terminal) would be undecryptable under "
+            + "\(proposed.path.terminal) (\(countsText(a.breakingByResource)))"
     }
 
     private var rewriteVerdicts: [Verdict] {
@@ -164,18 +165,18 @@ public struct PlanReport: Sendable {
 
     public func text() -> String {
         let a = analysis
-        var out = "atrest plan: \(Human.count(a.audited, "entry", "entries")) under \(etcdPrefix): \(current.path) -> \(proposed.path) (rules of \(kubernetesRules))\n"
+        var out = "atrest plan: \(Human.count(a.audited, "entry", "entries")) under \(etcdPrefix.terminal): \(current.path.terminal) -> \(proposed.path.terminal) (rules of \(kubernetesRules))\n"
         if provenance.completeness == .incomplete {
-            out += "WARNING: incomplete export: \(provenance.completenessReason ?? "keys are missing"); entries not in it are not judged\n"
+            out += "WARNING: incomplete export: \(provenance.completenessReason.terminal(or: "keys are missing")); entries not in it are not judged\n"
         }
         if provenance.completeness == .partial {
-            out += "WARNING: completeness: partial: \(provenance.completenessReason ?? "salvaged from a damaged snapshot"); entries lost to the damage are not judged\n"
+            out += "WARNING: completeness: partial: \(provenance.completenessReason.terminal(or: "salvaged from a damaged snapshot")); entries lost to the damage are not judged\n"
         }
         out += headline + "\n"
         if !a.breaking.isEmpty {
             out += "\nWould break (readable today, undecryptable after the change)\n"
             for entry in a.breaking.prefix(limit) {
-                out += "  \(entry.key): \(entry.transition): \(entry.reason)\n"
+                out += "  \(entry.key.terminal): \(entry.transition): \(entry.reason.terminal)\n"
             }
             if a.breaking.count > limit {
                 out += "  ... and \(Human.count(a.breaking.count - limit)) more (--output json lists every one)\n"
@@ -190,14 +191,14 @@ public struct PlanReport: Sendable {
                 table.add([t.transition.from.rawValue, t.transition.to.rawValue, t.transition.effect.label,
                            Human.count(t.entries), countsText(t.byResource)])
             }
-            out += table.render()
+            out += table.render(wide: wide)
             for t in a.transitions where limit > 0 {
                 out += "\n  \(t.transition): \(t.transition.meaning)\n"
                 if t.transition.effect == .breaks {
                     out += "    (listed above)\n"
                     continue
                 }
-                for entry in t.examples.prefix(limit) { out += "    \(entry.key): \(entry.reason)\n" }
+                for entry in t.examples.prefix(limit) { out += "    \(entry.key.terminal): \(entry.reason.terminal)\n" }
                 if t.entries > min(limit, t.examples.count) {
                     out += "    ... and \(Human.count(t.entries - min(limit, t.examples.count))) more\n"
                 }
@@ -207,20 +208,20 @@ public struct PlanReport: Sendable {
         if broken > 0 {
             out += "\nAlready undecryptable under both: \(Human.count(broken)) (\(countsText(a.alreadyUndecryptable))); atrest audit lists them\n"
         }
-        out += "\nRewrite once \(proposed.path) is on every apiserver: \(Human.count(a.rewrite.entries, "entry", "entries"))\n"
+        out += "\nRewrite once \(proposed.path.terminal) is on every apiserver: \(Human.count(a.rewrite.entries, "entry", "entries"))\n"
         if a.rewrite.groups.isEmpty {
-            out += "  nothing: every readable entry is stored as \(proposed.path) writes\n"
+            out += "  nothing: every readable entry is stored as \(proposed.path.terminal) writes\n"
         } else {
             let verdicts = rewriteVerdicts
             var table = TextTable([("RESOURCE", .left), ("NAMESPACE", .left)] + verdicts.map { ($0.rawValue.uppercased(), TextTable.Alignment.right) })
             for group in a.rewrite.groups {
                 table.add([group.resource, group.namespace ?? "(cluster)"] + verdicts.map { Human.count(group.verdicts[$0] ?? 0) })
             }
-            out += table.render()
-            out += "\n  Commands (then run atrest audit with \(proposed.path) until nothing is stale or unencrypted):\n"
-            for command in a.rewrite.commands { out += "    \(command.command)\n" }
+            out += table.render(wide: wide)
+            out += "\n  Commands (then run atrest audit with \(proposed.path.terminal) until nothing is stale or unencrypted):\n"
+            for command in a.rewrite.commands { out += "    \(command.command.terminal)\n" }
         }
-        return out
+        return TerminalText.document(out)
     }
 
     public func markdown() -> String {
@@ -286,6 +287,8 @@ public struct HostComparisonReport: Sendable {
     public var limit: Int
     /// The release whose rules every host's configuration was loaded under.
     public var kubernetesRules: KubernetesRules = .newest
+    /// `--wide`: text table cells are never cut (`TextTable.cellWidth`).
+    public var wide = false
 
     public init(hosts: [ConfigurationFile], comparison: HostComparison, provenance: IndexProvenance?, etcdPrefix: String, limit: Int) {
         self.hosts = hosts
@@ -352,27 +355,27 @@ public struct HostComparisonReport: Sendable {
 
     public func text() -> String {
         let c = comparison
-        var out = "atrest plan --compare: \(hosts.count) hosts (\(hosts.map(\.path).joined(separator: ", "))), "
+        var out = "atrest plan --compare: \(hosts.count) hosts (\(hosts.map(\.path.terminal).joined(separator: ", "))), "
             + "\(c.resources.count) resources compared (rules of \(kubernetesRules))\n"
         out += headline + "\n"
         if !c.findings.isEmpty {
             out += "\nDifferences\n"
             var table = TextTable([("SEVERITY", .left), ("RESOURCE", .left), ("FINDING", .left)])
             for finding in c.findings { table.add([finding.severity.rawValue, finding.resource, finding.message]) }
-            out += table.render()
+            out += table.render(wide: wide)
         }
         if let data = c.data {
-            out += "\nEntries (\(Human.count(data.audited)) under \(etcdPrefix), read under every host's configuration)\n"
+            out += "\nEntries (\(Human.count(data.audited)) under \(etcdPrefix.terminal), read under every host's configuration)\n"
             if data.inconsistent.isEmpty {
                 out += "  every entry is readable on all hosts or on none\n"
             } else {
                 for host in data.unreadableByHost.keys.sorted() {
-                    out += "  \(host) cannot read \(Human.count(data.unreadableByHost[host]?.values.reduce(0, +) ?? 0)) entries "
+                    out += "  \(host.terminal) cannot read \(Human.count(data.unreadableByHost[host]?.values.reduce(0, +) ?? 0)) entries "
                         + "that another host reads (\(countsText(data.unreadableByHost[host] ?? [:])))\n"
                 }
                 for entry in data.inconsistent.prefix(limit) {
-                    let reasons = entry.unreadableBy.keys.sorted().map { "\($0): \(entry.unreadableBy[$0] ?? "")" }
-                    out += "    \(entry.key): unreadable on \(reasons.joined(separator: "; "))\n"
+                    let reasons = entry.unreadableBy.keys.sorted().map { "\($0.terminal): \((entry.unreadableBy[$0] ?? "").terminal)" }
+                    out += "    \(entry.key.terminal): unreadable on \(reasons.joined(separator: "; "))\n"
                 }
                 if data.inconsistent.count > limit {
                     out += "    ... and \(Human.count(data.inconsistent.count - limit)) more (--output json lists every one)\n"
@@ -383,7 +386,7 @@ public struct HostComparisonReport: Sendable {
                 out += "  unreadable on every host: \(Human.count(everywhere)) (\(countsText(data.unreadableEverywhere))); atrest audit lists them\n"
             }
         }
-        return out
+        return TerminalText.document(out)
     }
 
     public func markdown() -> String {

@@ -1,6 +1,15 @@
 /// A plain-text table with aligned columns: left-aligned text, right-aligned numbers.
+///
+/// Cells are data (resource names, key IDs): each is escaped for the terminal
+/// (`TerminalText.field`), and every padded column (all but a left-aligned last one) is cut at `cellWidth`
+/// characters, ending in `…`, unless the table is `wide`. Columns are padded to their
+/// widest cell, so one huge cell would otherwise pad every row to its size (D4).
 struct TextTable {
     enum Alignment { case left, right }
+
+    /// The widest a cell of a padded column is shown without `--wide`: a KMS key ARN
+    /// and its provider name fit.
+    static let cellWidth = 100
 
     private let headers: [String]
     private let alignments: [Alignment]
@@ -11,14 +20,22 @@ struct TextTable {
         alignments = columns.map(\.1)
     }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    mutating func add(_ row: [String]) { rows.append(row.map(TerminalText.field)) }
 
-    func render(indent: String = "  ") -> String {
-        let all = [headers] + rows
-        let widths = headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    /// `wide`: cells are never cut.
+    func render(indent: String = "  ", wide: Bool = false) -> String {
+        // A left-aligned last column needs no padding: it is neither padded nor cut.
+        let padded = headers.indices.map { $0 < headers.count - 1 || alignments[$0] == .right }
+        let all = ([headers] + rows).map { row in
+            row.indices.map { column -> String in
+                guard !wide, padded[column], row[column].count > Self.cellWidth else { return row[column] }
+                return row[column].prefix(Self.cellWidth - 1) + "…"
+            }
+        }
+        let widths = headers.indices.map { column in padded[column] ? all.map { $0[column].count }.max() ?? 0 : 0 }
         return all.map { row in
             let cells = row.indices.map { column -> String in
-                let padding = String(repeating: " ", count: widths[column] - row[column].count)
+                let padding = String(repeating: " ", count: max(0, widths[column] - row[column].count))
                 return alignments[column] == .left ? row[column] + padding : padding + row[column]
             }
             var line = indent + cells.joined(separator: "  ")

@@ -105,8 +105,9 @@ public struct ResourceResolver: Sendable {
         case .builtin(let entry, let object):
             return .object(object.key(layout.resources[entry], in: key))
         case .custom(let group, let resource, let object):
-            let groupResource = GroupResource(group: String(decoding: key[group], as: UTF8.self),
-                                              resource: String(decoding: key[resource], as: UTF8.self))
+            // Escaped as keys are: distinct segments stay distinct resources (invalid
+            // UTF-8 would otherwise all become U+FFFD), and none carries a control character.
+            let groupResource = GroupResource(group: EscapedBytes.string(key[group]), resource: EscapedBytes.string(key[resource]))
             return .object(object.key(groupResource, in: key))
         }
     }

@@ -123,13 +123,14 @@ struct AuditFold {
         outside += later.outside
     }
 
-    /// The summary with its last run counted; findings sorted by key.
+    /// The summary with its last run counted; findings sorted by key, at most
+    /// `AuditSummary.findingLimit` of each verdict.
     func finished() -> (summary: AuditSummary, outside: Int) {
         var fold = self
         fold.addCountedRun()
         var summary = fold.summary
         summary.flush()
-        for verdict in summary.findings.keys { summary.findings[verdict]?.sort { $0.key < $1.key } }
+        summary.finishFindings()
         return (summary, outside)
     }
 }

@@ -16,8 +16,18 @@ public struct AuditSummary: Sendable, Hashable {
     public var byNamespace: [ResourceNamespace: [Verdict: Int]] = [:]
     /// Per resource and stored provider/key (KMS v2: key ID), per verdict: the finest grain, for metrics.
     public var byResourceAndStorage: [ResourceStorage: [Verdict: Int]] = [:]
-    /// The entries of the kept verdicts (the findings), sorted by key when the run ends.
+    /// The entries of the kept verdicts (the findings): per verdict, the
+    /// `findingLimit` smallest keys (in the bytes of their escaped form), sorted when
+    /// the run ends. The same ones whatever order the entries come in and however the
+    /// scan is split (`--jobs`); `byVerdict` counts all of them.
     public var findings: [Verdict: [EntryAudit]] = [:]
+    /// How many entries of each kept verdict `findings` holds at most. An audit before
+    /// a migration meets millions of plaintext entries; each kept one costs memory, and
+    /// no report for people lists more. `--output jsonl` lists every entry.
+    public static let findingLimit = 10_000
+    /// Per verdict, once `findings` was cut to `findingLimit`: its largest key. No
+    /// larger key can be among the smallest, so it is not kept at all.
+    private var findingCeiling: [Verdict: String] = [:]
     /// Which verdicts' entries are kept in `findings`.
     public private(set) var keptVerdicts: Set<Verdict>
     /// `keptVerdicts` as one bit per verdict, for the per-entry check.
@@ -203,7 +213,7 @@ public struct AuditSummary: Sendable, Hashable {
                       resourceName: entry.groupResource.description, cells: [])
         }
         run?.count(cell, by: count)
-        if keeps(entry.verdict) { findings[entry.verdict, default: []].append(entry) }
+        if keeps(entry.verdict) { keep(entry) }
         if let key, isExample(entry, identityIsAFallback: identityIsAFallback), takesExample(key) {
             addExample(entry.key, key: key)
         }
@@ -227,13 +237,56 @@ public struct AuditSummary: Sendable, Hashable {
         add(&byStorage, later.byStorage)
         add(&byNamespace, later.byNamespace)
         add(&byResourceAndStorage, later.byResourceAndStorage)
-        for (verdict, entries) in later.findings { findings[verdict, default: []] += entries }
+        for (verdict, entries) in later.findings {
+            findings[verdict, default: []] += entries
+            if entries.count > 0 { cutFindings(verdict, above: 2 * Self.findingLimit) }
+        }
+        // Each ceiling bounds what its side saw; the lower one bounds the union.
+        for (verdict, ceiling) in later.findingCeiling {
+            if let mine = findingCeiling[verdict], mine.utf8.lexicographicallyPrecedes(ceiling.utf8) { continue }
+            findingCeiling[verdict] = ceiling
+        }
         for (resource, count) in later.readByIdentity { readByIdentity[resource, default: 0] += count }
         for (name, key) in zip(later.readByIdentityExamples, later.exampleKeys) {
             key.withUnsafeBytes { key in if takesExample(key) { addExample(name, key: key) } }
         }
         for (key, count) in later.readByKey { readByKey[key, default: 0] += count }
         for (key, count) in later.claimedByKey { claimedByKey[key, default: 0] += count }
+    }
+
+    /// Whether escaped key `a` sorts before `b`: by their UTF-8 bytes, a total order
+    /// (String's `<` holds canonically equivalent keys equal).
+    static func keyOrder(_ a: EntryAudit, _ b: EntryAudit) -> Bool {
+        a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+    }
+
+    /// Keeps `entry` as a finding unless `findingLimit` smaller keys are kept already.
+    private mutating func keep(_ entry: EntryAudit) {
+        let verdict = entry.verdict
+        if let ceiling = findingCeiling[verdict], !entry.key.utf8.lexicographicallyPrecedes(ceiling.utf8) { return }
+        findings[verdict, default: []].append(entry)
+        cutFindings(verdict, above: 2 * Self.findingLimit)
+    }
+
+    /// Sorts the findings of `verdict` and keeps the `findingLimit` smallest once there
+    /// are more than `threshold`: amortised, a sort per `findingLimit` entries.
+    private mutating func cutFindings(_ verdict: Verdict, above threshold: Int) {
+        guard var kept = findings[verdict], kept.count > threshold else { return }
+        findings[verdict] = nil
+        kept.sort(by: Self.keyOrder)
+        if kept.count > Self.findingLimit {
+            kept.removeLast(kept.count - Self.findingLimit)
+            if let largest = kept.last?.key { findingCeiling[verdict] = largest }
+        }
+        findings[verdict] = kept
+    }
+
+    /// Sorts the findings by key and keeps the `findingLimit` smallest of each verdict;
+    /// folds call it when the whole scan is merged.
+    mutating func finishFindings() {
+        for verdict in findings.keys { cutFindings(verdict, above: -1) }
+        // Only a scan in progress needs it; two finished summaries of one input are equal.
+        findingCeiling = [:]
     }
 
     /// Adds the pending run to the tables; folds call it when their scan ends.

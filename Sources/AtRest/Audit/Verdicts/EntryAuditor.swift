@@ -40,7 +40,7 @@ public final class EntryAuditor {
     /// An unknown built-in stores under its lower-case resource name without group
     /// (`pkg/server/storage/storage_factory.go`); it is resolved that way.
     private func unrecognizedGroupResource(_ key: UnsafeRawBufferPointer) -> GroupResource {
-        let segment = key.dropFirst(resolver.prefix.count + 1).split(separator: UInt8(ascii: "/")).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let segment = key.dropFirst(resolver.prefix.count + 1).split(separator: UInt8(ascii: "/")).first.map { EscapedBytes.string($0) } ?? ""
         return GroupResource(group: "", resource: segment)
     }
 

@@ -42,7 +42,7 @@ public enum StorageClassifier {
         }
         let providerName = String(decoding: provider, as: UTF8.self)
         guard let (version, afterVersion) = field(afterProvider) else {
-            return .unknown(provider: providerName)
+            return .unknown(provider: display(provider))
         }
         let v = String(decoding: version, as: UTF8.self)
         switch (providerName, v) {
@@ -55,7 +55,7 @@ public enum StorageClassifier {
             guard let (name, payload) = field(afterVersion) else { return .kmsV2(providerName: nil, object: nil) }
             return .kmsV2(providerName: display(name), object: KMSv2EncryptedObject(protobuf: payload))
         default:
-            return .unknown(provider: "\(providerName):\(v)")
+            return .unknown(provider: "\(display(provider)):\(display(version))")
         }
     }
 

@@ -52,6 +52,8 @@ public struct InspectReport {
     public var reveal: Bool
     /// The KMS plugins asked (`--kms`), if any: KMS values are then read, not only described.
     public var kms: KMSSession?
+    /// `--wide`: text table cells are never cut (`TextTable.cellWidth`).
+    public var wide = false
 
     public init(entry: KeyValue, shownRevision: Revision? = nil, history: [InspectedRevision]? = nil, resolver: ResourceResolver,
                 configuration: EncryptionConfiguration? = nil, configurationName: String? = nil, decrypt: Bool = false, reveal: Bool = false) {
@@ -97,7 +99,7 @@ public struct InspectReport {
             let live = history?.last.map { $0.tombstone ? "deleted at revision \($0.revision.main)" : "live revision \($0.revision.main)" } ?? ""
             out += "revision  \(shownRevision.main) from the history\(live.isEmpty ? "" : " (\(live))")\n"
         }
-        out += "stored    \(annotation.layout), \(Self.bytes(entry.value.count))\n"
+        out += "stored    \(annotation.layout.terminal), \(Self.bytes(entry.value.count))\n"
         out += "\n"
         if withholdsBytes {
             out += "(a Secret stored in plaintext: its bytes are its data, not shown; --reveal shows them)\n"
@@ -107,9 +109,9 @@ public struct InspectReport {
         out += legend(annotation)
         out += metadata()
         out += resource()
-        if let history { out += Self.historyText(history, shown: shownRevision?.main ?? entry.modRevision) }
+        if let history { out += Self.historyText(history, shown: shownRevision?.main ?? entry.modRevision, wide: wide) }
         if let configuration { out += self.configurationText(configuration) }
-        return out
+        return TerminalText.document(out)
     }
 
     // MARK: Dump
@@ -123,7 +125,7 @@ public struct InspectReport {
         for region in annotation.regions {
             guard let index = lines.firstIndex(where: { $0.kind != .end && $0.range.contains(region.range.lowerBound) }) else { continue }
             let indent = String(repeating: "  ", count: region.depth)
-            labels[index].append("  <- \(indent)\(region.label) (\(bytes(region.range.count)) @ 0x\(String(region.range.lowerBound, radix: 16)))")
+            labels[index].append("  <- \(indent)\(region.label.terminal) (\(bytes(region.range.count)) @ 0x\(String(region.range.lowerBound, radix: 16)))")
         }
         let blank = String(repeating: " ", count: HexDump.fullLineWidth)
         var out = ""
@@ -149,8 +151,8 @@ public struct InspectReport {
             table.add(["  " + HexDump.offsetText(region.range.lowerBound), "\(region.range.count)",
                        String(repeating: "  ", count: region.depth) + region.label, region.detail])
         }
-        out += table.render(indent: "")
-        for problem in annotation.problems { out += "  note: \(problem)\n" }
+        out += table.render(indent: "", wide: wide)
+        for problem in annotation.problems { out += "  note: \(problem.terminal)\n" }
         return out
     }
 
@@ -178,13 +180,13 @@ public struct InspectReport {
         var out = "\nresource\n"
         switch resolver.resolve(entry.key) {
         case nil:
-            out += "  outside the etcd prefix \(String(decoding: resolver.prefix, as: UTF8.self)): not a Kubernetes object\n"
+            out += "  outside the etcd prefix \(EscapedBytes.string(resolver.prefix)): not a Kubernetes object\n"
         case .unrecognized?:
-            out += "  under \(String(decoding: resolver.prefix, as: UTF8.self)) but not a key layout atrest knows\n"
+            out += "  under \(EscapedBytes.string(resolver.prefix)) but not a key layout atrest knows\n"
         case .object(let key)?, .exempt(let key)?:
-            out += "  group/resource   \(key.groupResource.group.isEmpty ? "(core)" : key.groupResource.group)/\(key.groupResource.resource)\n"
-            out += "  namespace        \(key.namespace ?? "(cluster-scoped)")\n"
-            out += "  name             \(key.name)\n"
+            out += "  group/resource   \(key.groupResource.group.isEmpty ? "(core)" : key.groupResource.group.terminal)/\(key.groupResource.resource.terminal)\n"
+            out += "  namespace        \(key.namespace.terminal(or: "(cluster-scoped)"))\n"
+            out += "  name             \(key.name.terminal)\n"
             if case .exempt? = resolver.resolve(entry.key) {
                 out += "  note             the apiserver writes this key without any transformer: never encrypted\n"
             }
@@ -192,7 +194,7 @@ public struct InspectReport {
         return out
     }
 
-    public static func historyText(_ history: [InspectedRevision], shown: Int64) -> String {
+    public static func historyText(_ history: [InspectedRevision], shown: Int64, wide: Bool = false) -> String {
         var out = "\nhistory   \(history.count) revision\(history.count == 1 ? "" : "s") of this key in the input\n"
         var table = TextTable(["  revision", "change", "bytes", "storage"].map { ($0, .left) })
         for revision in history {
@@ -201,15 +203,15 @@ public struct InspectReport {
             table.add([marker + number, revision.tombstone ? "delete" : "put", revision.tombstone ? "-" : "\(revision.valueSize)",
                        revision.tombstone ? "(tombstone)" : revision.storage])
         }
-        out += table.render(indent: "")
+        out += table.render(indent: "", wide: wide)
         out += "  (* = shown)\n"
-        return out
+        return TerminalText.document(out)
     }
 
     // MARK: Configuration, verdict, plaintext
 
     private func configurationText(_ configuration: EncryptionConfiguration) -> String {
-        var out = "\nconfiguration\(configurationName.map { "  \($0)" } ?? "")\n"
+        var out = "\nconfiguration\(configurationName.map { "  \($0.terminal)" } ?? "")\n"
         let auditor = EntryAuditor(configuration: configuration, resolver: resolver, kms: kms)
         let (audit, outcome) = entry.key.withUnsafeBytes { key in
             entry.value.withUnsafeBytes { value in
@@ -222,16 +224,16 @@ public struct InspectReport {
         }
         let groupResource = audit.groupResource
         if audit.verdict != .exempt {
-            out += "  providers for \(groupResource), in order (the first writes):\n"
+            out += "  providers for \(groupResource.description.terminal), in order (the first writes):\n"
             for (index, provider) in configuration.providers(forGroup: audit.group, resource: audit.resource).enumerated() {
                 var line = "    \(index + 1). \(provider.typeName)"
-                if case .kms(let kms) = provider { line += " \(kms.apiVersion.rawValue) \"\(kms.name)\"" }
-                let names = provider.keys.map { "\"\($0.name)\"" }
+                if case .kms(let kms) = provider { line += " \(kms.apiVersion.rawValue) \"\(kms.name.terminal)\"" }
+                let names = provider.keys.map { "\"\($0.name.terminal)\"" }
                 if !names.isEmpty { line += " keys \(names.joined(separator: ", "))" }
                 out += line + "\n"
             }
         }
-        out += "  verdict   \(audit.verdict.rawValue): \(audit.reason)\n"
+        out += "  verdict   \(audit.verdict.rawValue): \(audit.reason.terminal)\n"
         if shownRevision != nil {
             out += "            (for this older revision, as if it were live)\n"
         }
@@ -244,19 +246,19 @@ public struct InspectReport {
         switch outcome {
         case .unreadable(let reasons):
             out += "  cannot be read with this configuration:\n"
-            for reason in reasons { out += "    \(reason)\n" }
+            for reason in reasons { out += "    \(reason.terminal)\n" }
         case .kms(let position):
-            out += "  stored by KMS provider \"\(position.keyName ?? "")\": its plugin is not asked, so atrest cannot decrypt it (--kms asks it)\n"
+            out += "  stored by KMS provider \"\(position.keyName.terminal(or: ""))\": its plugin is not asked, so atrest cannot decrypt it (--kms asks it)\n"
             out += kmsText()
         case .plaintext(let secret, _):
             out += "  stored unencrypted (no decryption needed)\n"
             out += envelopeText(secret)
         case .decrypted(let secret, let position) where position.providerType == "kms":
-            out += "  decrypted with the DEK from KMS provider \"\(position.keyName ?? "")\"'s plugin (provider \(position.provider + 1))\n"
+            out += "  decrypted with the DEK from KMS provider \"\(position.keyName.terminal(or: ""))\"'s plugin (provider \(position.provider + 1))\n"
             out += kmsText()
             out += envelopeText(secret)
         case .decrypted(let secret, let position):
-            out += "  decrypted with \(position.providerType) key \"\(position.keyName ?? "")\" (provider \(position.provider + 1), key \(position.key + 1))\n"
+            out += "  decrypted with \(position.providerType) key \"\(position.keyName.terminal(or: ""))\" (provider \(position.provider + 1), key \(position.key + 1))\n"
             out += envelopeText(secret)
         }
         return out
@@ -301,20 +303,20 @@ public struct InspectReport {
         defer { SecretBytes.wipe(&plaintext) }
         let envelope = ObjectEnvelope(decoding: plaintext)
         var out = "  encoding      \(envelope.encoding), \(Self.bytes(plaintext.count))\n"
-        if let apiVersion = envelope.apiVersion { out += "  apiVersion    \(apiVersion)\n" }
-        if let kind = envelope.kind { out += "  kind          \(kind)\n" }
-        if let name = envelope.name { out += "  name          \(name)\n" }
-        if let namespace = envelope.namespace { out += "  namespace     \(namespace)\n" }
-        if let problem = envelope.problem { out += "  note          \(problem)\n" }
+        if let apiVersion = envelope.apiVersion { out += "  apiVersion    \(apiVersion.terminal)\n" }
+        if let kind = envelope.kind { out += "  kind          \(kind.terminal)\n" }
+        if let name = envelope.name { out += "  name          \(name.terminal)\n" }
+        if let namespace = envelope.namespace { out += "  namespace     \(namespace.terminal)\n" }
+        if let problem = envelope.problem { out += "  note          \(problem.terminal)\n" }
         if let resolved = resolver.resolve(entry.key), case .object(let key) = resolved,
            envelope.name != nil, envelope.name != key.name || envelope.namespace != key.namespace {
             out += "  WARNING       the object's name/namespace differ from its etcd key: the value was written under another key\n"
         }
         for part in envelope.parts {
             if reveal {
-                out += "  \(part.name): \(Self.bytes(part.size)): \(EscapedBytes.string(part.contents))\n"
+                out += "  \(part.name.terminal): \(Self.bytes(part.size)): \(EscapedBytes.string(part.contents))\n"
             } else {
-                out += "  \(part.name): \(Self.bytes(part.size)) (redacted; --reveal shows it)\n"
+                out += "  \(part.name.terminal): \(Self.bytes(part.size)) (redacted; --reveal shows it)\n"
             }
         }
         if reveal {

@@ -304,6 +304,8 @@ private struct Builder {
             problems.append("runtime.Unknown is not valid protobuf: \(error)")
             return
         }
+        // The object's kind names its fields; TypeMeta (field 1) comes before raw (field 2).
+        var kind: String?
         for field in fields {
             switch (field.number, field.payload) {
             case (1, let payload?):
@@ -312,7 +314,9 @@ private struct Builder {
                     let text = inner.payload.map { EscapedBytes.string(value[$0]) } ?? ""
                     switch inner.number {
                     case 1: add(inner.range, "apiVersion \"\(text)\"", "TypeMeta field 1", depth: 1)
-                    case 2: add(inner.range, "kind \"\(text)\"", "TypeMeta field 2", depth: 1)
+                    case 2:
+                        kind = text
+                        add(inner.range, "kind \"\(text)\"", "TypeMeta field 2", depth: 1)
                     default: add(inner.range, "TypeMeta field \(inner.number)", "unknown", depth: 1)
                     }
                 }
@@ -322,7 +326,8 @@ private struct Builder {
                     if inner.number == 1 {
                         add(inner.range, "metadata (ObjectMeta, field 1)", "object field 1", depth: 1)
                     } else {
-                        add(inner.range, "object field \(inner.number)", "type-specific field (Secret: 2 data, 3 type)", depth: 1)
+                        let (label, detail) = Self.objectField(inner.number, kind: kind)
+                        add(inner.range, label, detail, depth: 1)
                     }
                 }
             case (3, _):
@@ -333,6 +338,23 @@ private struct Builder {
                 add(field.range, "unknown field \(field.number)", "not in runtime.Unknown")
             }
         }
+    }
+
+    /// The fields of the kinds whose fields inspect names (k8s.io/api `core/v1/generated.proto`).
+    static let namedObjectFields: [String: [UInt32: String]] = [
+        "Secret": [2: "data", 3: "type", 4: "stringData", 5: "immutable"],
+        "ConfigMap": [2: "data", 3: "binaryData", 4: "immutable"],
+    ]
+
+    /// The label and legend text of field `number` of an object of `kind` (from its TypeMeta).
+    static func objectField(_ number: UInt32, kind: String?) -> (label: String, detail: String) {
+        guard let kind, !kind.isEmpty else {
+            return ("object field \(number)", "a field of the object (its TypeMeta names no kind)")
+        }
+        if let name = namedObjectFields[kind]?[number] {
+            return ("object field \(number) (\(name))", "\(kind).\(name) (k8s.io/api core/v1 generated.proto)")
+        }
+        return ("object field \(number)", "field \(number) of the \(kind) object (k8s.io/api generated.proto)")
     }
 
     mutating func jsonPlaintext() {

@@ -150,14 +150,17 @@ extension AuditReport {
                 out += "<td class=\"reason\">\(Markup.html(entry.reason))</td></tr>\n"
             }
             out += "</tbody>\n</table>\n"
-            if findings.count > Self.htmlFindingLimit {
-                out += "<p class=\"note\" id=\"findings-more\" data-count=\"\(findings.count - Self.htmlFindingLimit)\">… and \(Human.count(findings.count - Self.htmlFindingLimit)) more; <code>--output jsonl</code> lists every entry.</p>\n"
-            }
         }
-        let notListed = Self.findingVerdicts.filter { (s.byVerdict[$0] ?? 0) > (s.findings[$0]?.count ?? 0) }
+        // Entries of the listed verdicts beyond the table: past the page's limit or the audit's (`AuditSummary.findingLimit`).
+        let listedVerdicts = Self.findingVerdicts.filter { s.findings[$0] != nil }
+        let more = listedVerdicts.reduce(0) { $0 + (s.byVerdict[$1] ?? 0) } - min(findings.count, Self.htmlFindingLimit)
+        if !findings.isEmpty && more > 0 {
+            out += "<p class=\"note\" id=\"findings-more\" data-count=\"\(more)\">… and \(Human.count(more)) more; <code>--output jsonl</code> lists every entry.</p>\n"
+        }
+        let notListed = Self.findingVerdicts.filter { s.findings[$0] == nil && (s.byVerdict[$0] ?? 0) > 0 }
         if !notListed.isEmpty {
             out += "<p class=\"note\">Counted but not listed one by one: "
-            out += notListed.map { "\(Human.count((s.byVerdict[$0] ?? 0) - (s.findings[$0]?.count ?? 0))) \($0.rawValue)" }.joined(separator: ", ")
+            out += notListed.map { "\(Human.count(s.byVerdict[$0] ?? 0)) \($0.rawValue)" }.joined(separator: ", ")
             out += " (<code>--output jsonl</code> lists every entry).</p>\n"
         }
         out += "</section>\n"

@@ -35,7 +35,7 @@ extension AuditReport {
                 var body = message + "\n"
                 let kept = (keptByResource[name] ?? []).sorted { $0.key < $1.key }
                 for entry in kept.prefix(Self.junitKeyLimit) {
-                    body += "\(entry.verdict.rawValue): \(entry.key): \(entry.reason)\n"
+                    body += "\(entry.verdict.rawValue): \(entry.key.terminal): \(entry.reason.terminal)\n"
                 }
                 let badTotal = bad.reduce(0) { $0 + (counts[$1] ?? 0) }
                 let listed = min(kept.count, Self.junitKeyLimit)
@@ -50,8 +50,8 @@ extension AuditReport {
             cases += "    </testcase>\n"
         }
 
-        var systemOut = "atrest audit: \(s.audited) entries under \(etcdPrefix) against \(configurationPath)\n"
-        for answer in readinessAnswers { systemOut += answer.sentence + "\n" }
+        var systemOut = "atrest audit: \(s.audited) entries under \(etcdPrefix.terminal) against \(configurationPath.terminal)\n"
+        for answer in readinessAnswers { systemOut += answer.sentence.terminal + "\n" }
         systemOut += "failing verdicts (--fail-on): \(failing.map(\.rawValue).joined(separator: ", "))\n"
 
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -61,14 +61,16 @@ extension AuditReport {
             out += " | \(Human.count(counts.values.reduce(0, +))) |\n"
         }
 
-        if !s.undecryptable.isEmpty {
+        let undecryptable = s.byVerdict[.undecryptable] ?? 0
+        if undecryptable > 0 {
             out += "\n## Undecryptable entries (the apiserver cannot read these)\n\n"
             out += "| key | reason |\n|---|---|\n"
-            for entry in s.undecryptable.prefix(Self.markdownFindingLimit) {
+            let listed = s.undecryptable.prefix(Self.markdownFindingLimit)
+            for entry in listed {
                 out += "| \(Markup.markdownCode(entry.key)) | \(Markup.markdown(entry.reason)) |\n"
             }
-            if s.undecryptable.count > Self.markdownFindingLimit {
-                out += "\n… and \(Human.count(s.undecryptable.count - Self.markdownFindingLimit)) more (`--output jsonl` lists every entry).\n"
+            if undecryptable > listed.count {
+                out += "\n… and \(Human.count(undecryptable - listed.count)) more (`--output jsonl` lists every entry).\n"
             }
         }
 

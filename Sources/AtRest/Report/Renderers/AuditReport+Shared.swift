@@ -89,16 +89,18 @@ extension AuditReport {
     }
 }
 
-/// Escapers for the markup languages the reports are written in. Keys, names and
-/// reasons come from etcd bytes and configuration files: attacker-controlled, so
-/// every one of them passes through here before it reaches a document.
+/// Escapers for the output languages the reports are written in. Keys, names and
+/// reasons come from etcd bytes, plugins and configuration files: attacker-controlled,
+/// so every one of them passes through here (or `TerminalText`, for text and errors)
+/// before it reaches a document. Every escaper also makes the characters that control
+/// a terminal or reorder text (`TerminalText.needsEscape`) visible, in `TerminalText`'s
+/// notation, since any report may end up printed on a terminal.
 enum Markup {
     /// Text for HTML or XML element content and double- or single-quoted attribute values.
-    /// Characters XML 1.0 forbids even as references (C0 controls other than tab,
-    /// newline and carriage return; U+FFFE, U+FFFF) become U+FFFD, so a JUnit
-    /// parser never rejects the document. In attributes, tab, newline and carriage
-    /// return become references, since attribute-value normalisation would turn
-    /// them into spaces; in element content only carriage return does.
+    /// Controls, DEL, C1 and format characters (bidi overrides) become visible escapes
+    /// (`\x1b`, `\u{202e}`), so XML 1.0 never meets a character it forbids and a
+    /// browser never reorders text; U+FFFE and U+FFFF become U+FFFD. In element content
+    /// tab and newline stay (they are the body's own lines).
     static func xml(_ text: String, content: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -109,11 +111,11 @@ enum Markup {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            case "\t": out += content ? "\t" : "&#9;"
-            case "\n": out += content ? "\n" : "&#10;"
-            case "\r": out += "&#13;"
+            case "\t" where content, "\n" where content: out.unicodeScalars.append(scalar)
             default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF || (0x7F...0x9F).contains(scalar.value) {
+                if TerminalText.needsEscape(scalar) {
+                    out += TerminalText.escaped(scalar)
+                } else if scalar.value == 0xFFFE || scalar.value == 0xFFFF {
                     out += "\u{FFFD}"
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -123,47 +125,51 @@ enum Markup {
         return out
     }
 
-    /// HTML escaping is XML escaping: the same five characters, and control characters
-    /// (never meaningful in a key) made visible as U+FFFD.
-    static func html(_ text: String) -> String { xml(text, content: true) }
+    /// HTML escaping is XML escaping: the same five characters, and the same visible
+    /// escapes, line breaks included (every HTML text from the data is one value).
+    static func html(_ text: String) -> String { xml(text) }
 
-    /// Text for a GitHub-flavoured Markdown table cell, rendered literally: every ASCII
-    /// punctuation character with a meaning in a cell is backslash-escaped (CommonMark
-    /// renders `\X` as `X` for any ASCII punctuation), `|` included so the cell cannot
-    /// split, and line breaks become spaces so the row cannot end.
+    /// Text for a GitHub-flavoured Markdown table cell, rendered literally: controls and
+    /// bidi characters made visible first (`TerminalText.field`, so no line can end), then
+    /// every ASCII punctuation character with a meaning in a cell backslash-escaped
+    /// (CommonMark renders `\X` as `X` for any ASCII punctuation), `|` included so the
+    /// cell cannot split.
     static func markdown(_ text: String) -> String {
         var out = ""
-        for scalar in text.unicodeScalars {
+        for scalar in TerminalText.field(text).unicodeScalars {
             switch scalar {
             case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&":
                 out += "\\"
                 out.unicodeScalars.append(scalar)
-            case "\n", "\r", "\t": out += " "
             default:
-                out.unicodeScalars.append(scalar.value < 0x20 ? "\u{FFFD}" : scalar)
+                out.unicodeScalars.append(scalar)
             }
         }
         return out
     }
 
-    /// A Markdown code span showing `text` literally (for etcd keys): fenced by one
-    /// more backtick than the longest run inside, padded when it starts or ends with
-    /// one. In a table cell `|` is escaped too: GFM splits cells before it parses
-    /// code spans, and unescapes `\|` inside them; elsewhere `\|` would show as is.
+    /// A Markdown code span showing `text` literally (for etcd keys): controls and bidi
+    /// characters made visible, fenced by one more backtick than the longest run inside,
+    /// padded when it starts or ends with one. In a table cell `|` is escaped too: GFM
+    /// splits cells before it parses code spans, and unescapes `\|` inside them;
+    /// elsewhere `\|` would show as is.
     static func markdownCode(_ text: String, inTable: Bool = true) -> String {
+        let visible = TerminalText.field(text)
         var longest = 0, run = 0
-        for c in text { if c == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
+        for c in visible { if c == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
         let fence = String(repeating: "`", count: longest + 1)
-        var body = inTable ? text.replacingOccurrences(of: "|", with: "\\|") : text
-        body = String(body.unicodeScalars.map { ($0 == "\n" || $0 == "\r" || $0.value < 0x20) ? " " : Character($0) })
+        let body = inTable ? visible.replacingOccurrences(of: "|", with: "\\|") : visible
         let pad = body.hasPrefix("`") || body.hasSuffix("`") || body.hasPrefix(" ") ? " " : ""
         return fence + pad + body + pad + fence
     }
 
-    /// A Prometheus label value: `\`, `"` and newline escaped, as the text exposition format requires.
+    /// A Prometheus label value: controls and bidi characters made visible
+    /// (`TerminalText.field`), then `\`, `"` and newline escaped, as the text exposition
+    /// format requires. Resource names are distinct bytes escaped (`EscapedBytes`), so
+    /// distinct resources stay distinct series.
     static func prometheusLabel(_ text: String) -> String {
         var out = ""
-        for scalar in text.unicodeScalars {
+        for scalar in TerminalText.field(text).unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
