@@ -112,6 +112,14 @@ struct PageCheckTests {
         #expect(error.message.contains("expected a freelist page (0x10)"), "\(error)")
     }
 
+    @Test func aMetaNamingATreePageAsItsFreelistIsReadAsWithoutASyncedFreelist() throws {
+        // bbolt's first NoFreelistSync (mid-2017) left the meta's freelist id stale and reused the page.
+        var bolt = CraftedBolt()
+        bolt.freelist = CraftedBolt.keyBucketPage
+        bolt.pageCount = 8
+        #expect(try read(bolt).revisions.count == 3)
+    }
+
     @Test func aFreelistCountPastItsPagesIsUnreadable() throws {
         var bolt = CraftedBolt()
         bolt.freelistCount = 0xFFFF

@@ -9,14 +9,22 @@ enum BoltFreelist {
     /// Bytes of ids read at a time.
     static let chunkSize = 64 << 10
 
+    enum Outcome {
+        /// Read: the freelist spans this many overflow pages after its first.
+        case read(overflow: UInt64)
+        /// The page's header is not a freelist's: the caller decides (see `BoltTree.loadFreelist`).
+        case notAFreelist(BoltPageHeader)
+    }
+
     /// Reads the freelist at page `id` of a database of `meta.pageCount` pages and
     /// calls `each` with every id it lists, in the order stored (bbolt writes them
-    /// sorted). Returns how many overflow pages the freelist spans after its first.
+    /// sorted).
     ///
-    /// Everything bbolt would panic on (`shared.go: Read`: not a freelist page) or
-    /// read out of bounds (a count past the page span) is a `.badFreelist` error.
+    /// A page id that is a meta page or past the high-water mark, and a freelist
+    /// page whose count or overflow runs past its pages or the high-water mark (bbolt
+    /// would read out of bounds), are `.badFreelist` errors.
     static func read(_ id: UInt64, file: SnapshotFile, meta: BoltMeta, databaseSize: UInt64,
-                     each: (UInt64) -> Void) throws(DumpError) -> UInt64 {
+                     each: (UInt64) -> Void) throws(DumpError) -> Outcome {
         let name = file.displayName
         func bad(_ message: String) -> DumpError { DumpError(.badFreelist, file: name, at: .page(id), message) }
         guard id >= 2 else { throw bad("the meta's freelist is page \(id), a meta page") }
@@ -30,10 +38,7 @@ enum BoltFreelist {
         defer { header.deallocate() }
         try file.read(into: header, at: start, limit: databaseSize, location: .page(id), what: "freelist page \(id)")
         let page = BoltPageHeader(UnsafeRawBufferPointer(header))
-        guard page.id == id else { throw bad("freelist page \(id) has id \(page.id) in its header") }
-        guard page.flags == BoltPageFlags.freelist else {
-            throw bad("freelist page \(id) has flags 0x\(String(page.flags, radix: 16)), expected a freelist page (0x10)")
-        }
+        guard page.id == id, page.flags == BoltPageFlags.freelist else { return .notAFreelist(page) }
         let overflow = UInt64(page.overflow)
         guard overflow < meta.pageCount - id else {
             throw bad("freelist page \(id) claims \(overflow) overflow pages, past the meta's high-water mark (\(meta.pageCount) pages)")
@@ -62,6 +67,13 @@ enum BoltFreelist {
             offset += UInt64(length)
             left -= UInt64(length)
         }
-        return overflow
+        return .read(overflow: overflow)
+    }
+
+    /// Why a page that is not a freelist's cannot be read as one (bbolt `shared.go: Read` panics).
+    static func notAFreelist(_ id: UInt64, _ page: BoltPageHeader, file: String) -> DumpError {
+        let reason = page.id != id ? "has id \(page.id) in its header"
+            : "has flags 0x\(String(page.flags, radix: 16)), expected a freelist page (0x10)"
+        return DumpError(.badFreelist, file: file, at: .page(id), "freelist page \(id) \(reason)")
     }
 }

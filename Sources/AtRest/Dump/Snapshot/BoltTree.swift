@@ -187,6 +187,8 @@ final class BoltTree {
     private var freed: [UInt64] = []
     /// The freelist page and its overflow, reachable through the meta.
     private var freelistPages: ClosedRange<UInt64>?
+    /// The page the meta names as its freelist when that page is not one, and its header.
+    private var staleFreelist: (id: UInt64, header: BoltPageHeader)?
     private var problems = PageProblems()
 
     /// Reads the meta's freelist for the check `checkPages` finishes, before any
@@ -200,12 +202,20 @@ final class BoltTree {
     /// page below the high-water mark that no tree reaches (`db.go: freepages`),
     /// so every page is reachable or free by construction, and what is left to
     /// check, a page reached twice or past the mark, is the walk's own.
+    ///
+    /// A meta that names as its freelist a page that is not one is decided after the
+    /// walk (`checkPages`): bbolt's first `NoFreelistSync` (7149270, June 2017, until
+    /// 05bfb3b introduced `pgidNoFreelist` a month later) stopped writing the
+    /// freelist but left the meta's id as it was, rebuilt the freelist by
+    /// reachability on open, and so reused that page for the tree. Such files exist
+    /// (a 2017 Kubernetes member db; today's bbolt panics on it: "invalid freelist
+    /// page: 2, page type is leaf"), and their trees read whole.
     func loadFreelist() throws(DumpError) {
         guard meta.freelist != BoltMeta.noFreelist else { return }
         let pageCount = meta.pageCount
         var freed = [UInt64](repeating: 0, count: visited.count)
         var problems = PageProblems()
-        let overflow = try BoltFreelist.read(meta.freelist, file: file, meta: meta, databaseSize: databaseSize) { id in
+        let outcome = try BoltFreelist.read(meta.freelist, file: file, meta: meta, databaseSize: databaseSize) { id in
             guard id < pageCount else {
                 problems.add(id, "freed beyond the high-water mark (\(pageCount) pages)")
                 return
@@ -217,6 +227,13 @@ final class BoltTree {
                 problems.add(id, "freed meta page")
             }
             freed[word] |= bit
+        }
+        let overflow: UInt64
+        switch outcome {
+        case .read(let pages): overflow = pages
+        case .notAFreelist(let header):
+            staleFreelist = (meta.freelist, header)
+            return
         }
         self.freed = freed
         self.problems = problems
@@ -236,7 +253,14 @@ final class BoltTree {
     /// (a freelist that lists itself is etcd's own corrupted-backup case, where
     /// bbolt reports only the double free and the lost page); unlike bbolt, a
     /// free overflow page of a tree page is, since bbolt would hand it out again.
+    ///
+    /// A meta's freelist id that names a page which is not a freelist: a tree page
+    /// (the stale id of early `NoFreelistSync`, see `loadFreelist`) leaves nothing
+    /// more to check; any other page is `.badFreelist`.
     func checkPages() throws(DumpError) {
+        if let stale = staleFreelist, !isVisited(stale.id) {
+            throw BoltFreelist.notAFreelist(stale.id, stale.header, file: file.displayName)
+        }
         guard !freed.isEmpty else { return }
         if let span = freelistPages {
             for id in span { freed[Int(id >> 6)] &= ~(1 << (id & 63)) }

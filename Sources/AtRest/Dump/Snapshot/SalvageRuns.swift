@@ -20,7 +20,7 @@ import Foundation
 /// one run never touches the disk.
 final class SalvageRuns {
     /// Bytes of records and their index held before a run is written out.
-    static let defaultRunBudget = 64 << 20
+    static let defaultRunBudget = 32 << 20
     /// Bytes buffered for reading all runs back, shared between them.
     static let mergeBudget = 16 << 20
     /// A record on disk: main, sub (8 bytes each), tombstone (1), length (4), then the bytes.
@@ -73,12 +73,10 @@ final class SalvageRuns {
         return try merge(spill, each)
     }
 
-    /// Sorts the held items by revision, keeping the first copy of each (the sort is
-    /// stable by the order they were found).
+    /// Sorts the held items by revision, in place, keeping the first copy of each
+    /// (items are added in the order found, so their arena offsets tell that order).
     private func sortAndDeduplicate() {
-        items = items.enumerated().sorted { a, b in
-            a.element.revision != b.element.revision ? a.element.revision < b.element.revision : a.offset < b.offset
-        }.map(\.element)
+        items.sort { a, b in a.revision != b.revision ? a.revision < b.revision : a.offset < b.offset }
         var kept = 0
         for index in items.indices where kept == 0 || items[kept - 1].revision != items[index].revision {
             items[kept] = items[index]

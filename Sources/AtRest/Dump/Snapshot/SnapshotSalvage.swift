@@ -37,7 +37,7 @@ public struct SalvageReport: Sendable, Hashable {
 /// which is one reason it is reported `partial`, never `complete`.
 ///
 /// Memory: bounded whatever the file holds. The recovered entries must be delivered in
-/// revision order, so they are sorted as they come in runs of at most 64 MiB, written
+/// revision order, so they are sorted in runs of at most 32 MiB, written
 /// to an unlinked temporary file when there is more than one run, and merged
 /// (`SalvageRuns`); refusals go to the sink at once, and at most 64 ranges of
 /// unreadable pages are listed (the rest are counted).
