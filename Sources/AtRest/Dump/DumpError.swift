@@ -42,6 +42,11 @@ public struct DumpError: Error, Sendable, Hashable, CustomStringConvertible {
         case badPage = "bad-page"
         case pageOutOfRange = "page-out-of-range"
         case cycle
+        /// The page a meta names as the freelist is not a readable freelist page (bbolt panics on it).
+        case badFreelist = "bad-freelist"
+        /// bbolt's consistency check (`tx.Check`, `etcdctl snapshot status`) fails: a page freed
+        /// twice, reachable and free at once, or neither reachable nor free.
+        case inconsistentPages = "inconsistent-pages"
         case missingBucket = "missing-bucket"
         case malformedProtobuf = "malformed-protobuf"
         case inconsistentExport = "inconsistent-export"

@@ -179,4 +179,128 @@ final class BoltTree {
     @inline(__always) private func isVisited(_ id: UInt64) -> Bool {
         visited[Int(id >> 6)] & (1 << (id & 63)) != 0
     }
+
+    // MARK: bbolt's consistency check
+
+    /// One bit per page below the high-water mark: listed by the freelist. Empty
+    /// until `loadFreelist` reads a synced freelist.
+    private var freed: [UInt64] = []
+    /// The freelist page and its overflow, reachable through the meta.
+    private var freelistPages: ClosedRange<UInt64>?
+    /// The page the meta names as its freelist when that page is not one, and its header.
+    private var staleFreelist: (id: UInt64, header: BoltPageHeader)?
+    private var problems = PageProblems()
+
+    /// Reads the meta's freelist for the check `checkPages` finishes, before any
+    /// tree is walked: marks the meta pages and the freelist as reachable, and
+    /// each listed page as free (a page listed twice, a meta page, or one past the
+    /// high-water mark is a problem).
+    ///
+    /// bbolt `tx_check.go: Tx.check` loads the freelist first (`db.go:
+    /// loadFreelist`). A meta whose freelist is `pgidNoFreelist` (etcd opens its
+    /// backend with `NoFreelistSync`) has none on disk: bbolt rebuilds it as every
+    /// page below the high-water mark that no tree reaches (`db.go: freepages`),
+    /// so every page is reachable or free by construction, and what is left to
+    /// check, a page reached twice or past the mark, is the walk's own.
+    ///
+    /// A meta that names as its freelist a page that is not one is decided after the
+    /// walk (`checkPages`): bbolt's first `NoFreelistSync` (7149270, June 2017, until
+    /// 05bfb3b introduced `pgidNoFreelist` a month later) stopped writing the
+    /// freelist but left the meta's id as it was, rebuilt the freelist by
+    /// reachability on open, and so reused that page for the tree. Such files exist
+    /// (a 2017 Kubernetes member db; today's bbolt panics on it: "invalid freelist
+    /// page: 2, page type is leaf"), and their trees read whole.
+    func loadFreelist() throws(DumpError) {
+        guard meta.freelist != BoltMeta.noFreelist else { return }
+        let pageCount = meta.pageCount
+        var freed = [UInt64](repeating: 0, count: visited.count)
+        var problems = PageProblems()
+        let outcome = try BoltFreelist.read(meta.freelist, file: file, meta: meta, databaseSize: databaseSize) { id in
+            guard id < pageCount else {
+                problems.add(id, "freed beyond the high-water mark (\(pageCount) pages)")
+                return
+            }
+            let (word, bit) = (Int(id >> 6), UInt64(1) << (id & 63))
+            if freed[word] & bit != 0 {
+                problems.add(id, "already freed")
+            } else if id < 2 {
+                problems.add(id, "freed meta page")
+            }
+            freed[word] |= bit
+        }
+        let overflow: UInt64
+        switch outcome {
+        case .read(let pages): overflow = pages
+        case .notAFreelist(let header):
+            staleFreelist = (meta.freelist, header)
+            return
+        }
+        self.freed = freed
+        self.problems = problems
+        let span = meta.freelist...(meta.freelist + overflow)
+        freelistPages = span
+        visited[0] |= 0b11
+        for id in span { visited[Int(id >> 6)] |= 1 << (id & 63) }
+    }
+
+    /// Finishes bbolt's check once every tree has been walked: every page below
+    /// the high-water mark is reachable or free, never both (`tx_check.go`:
+    /// "reachable freed", "unreachable unfreed"). Throws `.inconsistentPages`
+    /// naming the first problems, as `etcdctl snapshot status` lists them.
+    ///
+    /// One pass over the two bitmaps, 64 pages a step; the file is not read again.
+    /// Like bbolt, the meta and freelist pages are not judged "reachable freed"
+    /// (a freelist that lists itself is etcd's own corrupted-backup case, where
+    /// bbolt reports only the double free and the lost page); unlike bbolt, a
+    /// free overflow page of a tree page is, since bbolt would hand it out again.
+    ///
+    /// A meta's freelist id that names a page which is not a freelist: a tree page
+    /// (the stale id of early `NoFreelistSync`, see `loadFreelist`) leaves nothing
+    /// more to check; any other page is `.badFreelist`.
+    func checkPages() throws(DumpError) {
+        if let stale = staleFreelist, !isVisited(stale.id) {
+            throw BoltFreelist.notAFreelist(stale.id, stale.header, file: file.displayName)
+        }
+        guard !freed.isEmpty else { return }
+        if let span = freelistPages {
+            for id in span { freed[Int(id >> 6)] &= ~(1 << (id & 63)) }
+        }
+        freed[0] &= ~0b11
+        let pageCount = meta.pageCount
+        for word in visited.indices {
+            let reachable = visited[word], free = freed[word]
+            let first = UInt64(word) << 6
+            let valid: UInt64 = pageCount - first >= 64 ? .max : (1 << (pageCount - first)) - 1
+            var bad = ((reachable & free) | ~(reachable | free)) & valid
+            while bad != 0 {
+                let bit = UInt64(bad.trailingZeroBitCount)
+                bad &= bad - 1
+                problems.add(first + bit, reachable & (1 << bit) != 0 ? "reachable freed" : "unreachable unfreed")
+            }
+        }
+        if let error = problems.error(file: file.displayName) { throw error }
+    }
+}
+
+/// The problems bbolt's check finds, the first few by page and how many in all.
+struct PageProblems {
+    /// Problems named in the error line; the rest are counted.
+    static let named = 5
+
+    private(set) var first: [(page: UInt64, what: String)] = []
+    private(set) var count = 0
+
+    mutating func add(_ page: UInt64, _ what: String) {
+        count += 1
+        if first.count < Self.named { first.append((page, what)) }
+    }
+
+    /// One line in bbolt's words: `page 3: already freed, page 4: unreachable unfreed`.
+    func error(file: String) -> DumpError? {
+        guard let head = first.first else { return nil }
+        let named = first.map { "page \($0.page): \($0.what)" }.joined(separator: ", ")
+        let rest = count > first.count ? ", and \(count - first.count) more" : ""
+        return DumpError(.inconsistentPages, file: file, at: .page(head.page),
+                         "integrity check failed (as bbolt's tx.Check), \(count) error\(count == 1 ? "" : "s") found: \(named)\(rest)")
+    }
 }

@@ -44,15 +44,15 @@ public struct SnapshotReader: Sendable {
         let file = try SnapshotFile(path: path, displayName: displayName)
         let trailer = try SnapshotTrailer.check(file, skipHashCheck: skipHashCheck || salvage)
         guard salvage else {
-            let metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            let metadata = try readTree(file, trailer: trailer, into: &sink, checkingPages: true, progress: progress)
             return (metadata, file.size, trailer.fileSHA256)
         }
         // Salvage: a dry run tells a sound file (read normally, complete) from a damaged one.
         var probe = DiscardingSink()
         let cause: DumpError
         do {
-            _ = try readTree(file, trailer: trailer, into: &probe, progress: nil)
-            var metadata = try readTree(file, trailer: trailer, into: &sink, progress: progress)
+            _ = try readTree(file, trailer: trailer, into: &probe, checkingPages: true, progress: nil)
+            var metadata = try readTree(file, trailer: trailer, into: &sink, checkingPages: false, progress: progress)
             // A sound tree under a mismatching trailer: some byte changed where no check can see it.
             if trailer.status == .skipped && !skipHashCheck {
                 metadata.salvage = SalvageReport(recovered: probe.revisions, leafPages: nil, unreadable: [],
@@ -95,9 +95,9 @@ public struct SnapshotReader: Sendable {
              second: { (done: UInt64, total: UInt64) in report(total / 2 + done / 2, total) })
         }
         do {
-            _ = try readTree(file, trailer: layout, into: &first, progress: halves?.first)
+            _ = try readTree(file, trailer: layout, into: &first, checkingPages: true, progress: halves?.first)
             var second = try makeSecond(&first)
-            var metadata = try readTree(file, trailer: layout, into: &second, progress: halves?.second)
+            var metadata = try readTree(file, trailer: layout, into: &second, checkingPages: false, progress: halves?.second)
             let trailer = try check.result()
             metadata.trailer = trailer.status
             return (metadata, file.size, trailer.fileSHA256, second)
@@ -108,10 +108,17 @@ public struct SnapshotReader: Sendable {
     }
 
     /// The normal read: the tree from the chosen meta, every bucket checked.
+    ///
+    /// With `checkingPages`, also bbolt's consistency check of the page accounting
+    /// (`tx.Check`, which `etcdctl snapshot status` runs): every page below the
+    /// high-water mark reachable exactly once or free, never both, and the freelist
+    /// readable. It rides on this walk (two bits per page); a caller that reads the
+    /// same file twice checks on the first read only.
     private func readTree(_ file: SnapshotFile, trailer: SnapshotTrailer.Result, into sink: inout some DumpSink,
-                          progress: ((_ done: UInt64, _ total: UInt64) -> Void)?) throws -> ExportMetadata {
+                          checkingPages: Bool, progress: ((_ done: UInt64, _ total: UInt64) -> Void)?) throws -> ExportMetadata {
         let meta = try BoltMeta.load(from: file, databaseSize: trailer.databaseSize)
         let tree = BoltTree(file: file, meta: meta, databaseSize: trailer.databaseSize, progress: progress)
+        if checkingPages { try tree.loadFreelist() }
 
         // Top-level buckets are the root bucket's leaf elements with bucketLeafFlag (bbolt `tx.go: Tx.Bucket`).
         var keyBucket: BoltBucketRoot?
@@ -148,6 +155,7 @@ public struct SnapshotReader: Sendable {
         // `lease`, `members`, `auth`, `alarm`, `cluster` …: their values are not needed, but a
         // snapshot is only complete when their trees are sound too (page ids, cycles, headers).
         for bucket in otherBuckets { try checkBucket(bucket.root, name: bucket.name, tree: tree, depth: 1) }
+        if checkingPages { try tree.checkPages() }
         tree.reportFinished()
 
         // etcd `mvcc/kvstore.go: restore` sets currentRev = max(last key revision, compactMainRev):

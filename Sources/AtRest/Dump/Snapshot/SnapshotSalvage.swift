@@ -5,8 +5,11 @@ public struct SalvageReport: Sendable, Hashable {
     /// Leaf pages of the `key` bucket they came from; nil when the tree could be read
     /// but the sha256 trailer does not match (no page scan was needed).
     public var leafPages: Int?
-    /// Pages (ids, inclusive ranges) that are not a readable bbolt page nor part of one.
+    /// Pages (ids, inclusive ranges) that are not a readable bbolt page nor part of one:
+    /// the first `SnapshotSalvage.listedRanges` ranges.
     public var unreadable: [ClosedRange<UInt64>]
+    /// Unreadable pages past the listed ranges.
+    public var moreUnreadable: UInt64 = 0
     /// Why the snapshot could not be read normally.
     public var cause: String
 
@@ -16,7 +19,7 @@ public struct SalvageReport: Sendable, Hashable {
             return "salvaged: \(recovered) revisions read from the tree, but \(cause): bytes inside keys or values may be damaged"
         }
         let ranges = unreadable.isEmpty ? "none" : unreadable.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-            .joined(separator: ", ")
+            .joined(separator: ", ") + (moreUnreadable > 0 ? ", and \(moreUnreadable) more" : "")
         return "salvaged: \(recovered) revisions recovered from \(leafPages) key-bucket leaf pages by a page scan; unreadable pages: \(ranges); the snapshot could not be read whole: \(cause)"
     }
 }
@@ -33,8 +36,11 @@ public struct SalvageReport: Sendable, Hashable {
 /// compaction removed since: a salvaged history can be longer than the snapshot's was,
 /// which is one reason it is reported `partial`, never `complete`.
 ///
-/// Memory: the recovered entries are held until the scan ends (they must be delivered
-/// in revision order); a salvage is a recovery, not the everyday path.
+/// Memory: bounded whatever the file holds. The recovered entries must be delivered in
+/// revision order, so they are sorted in runs of at most 32 MiB, written
+/// to an unlinked temporary file when there is more than one run, and merged
+/// (`SalvageRuns`); refusals go to the sink at once, and at most 64 ranges of
+/// unreadable pages are listed (the rest are counted).
 struct SnapshotSalvage {
     let file: SnapshotFile
     let databaseSize: UInt64
@@ -52,25 +58,27 @@ struct SnapshotSalvage {
         return 4096
     }
 
-    struct Recovered {
-        var tombstone: Bool
-        var entry: KeyValue
-    }
+    /// Unreadable page ranges listed one by one; pages past them are counted.
+    static let listedRanges = 64
 
-    func scan(into sink: inout some DumpSink, displayName: String, cause: String) throws -> (SalvageReport, last: Revision?) {
+    func scan(into sink: inout some DumpSink, displayName: String, cause: String,
+              runBudget: Int = SalvageRuns.defaultRunBudget) throws -> (SalvageReport, last: Revision?) {
         let size = UInt64(pageSize)
         let pages = databaseSize / size
-        var found: [Revision: Recovered] = [:]
+        let runs = SalvageRuns(displayName: displayName, runBudget: runBudget)
         var unreadable: [ClosedRange<UInt64>] = []
+        var moreUnreadable: UInt64 = 0
         var leafPages = 0
-        var refusals: [Refusal] = []
+        var scratch = KeyValue(key: [], value: [])
         let buffer = BoltPageBuffer(capacity: pageSize)
         var id: UInt64 = 2
         func markUnreadable(_ page: UInt64) {
             if let last = unreadable.last, last.upperBound + 1 == page {
                 unreadable[unreadable.count - 1] = last.lowerBound...page
-            } else {
+            } else if unreadable.count < Self.listedRanges {
                 unreadable.append(page...page)
+            } else {
+                moreUnreadable += 1
             }
         }
         let meta = UnsafeMutableRawBufferPointer.allocate(byteCount: BoltMeta.offset + BoltMeta.structSize, alignment: 16)
@@ -103,14 +111,18 @@ struct SnapshotSalvage {
                     id += 1
                     continue
                 }
-                if page.isLeaf, page.count > 0, let entries = keyBucketEntries(page) {
+                if page.isLeaf, page.count > 0, isKeyBucketLeaf(page) {
                     leafPages += 1
-                    for (revision, tombstone, entry) in entries {
-                        guard let entry else {
-                            refusals.append(Refusal(reason: .malformedKeyValue, file: displayName, location: .page(id)))
+                    for index in 0..<page.count {
+                        guard let element = try? page.leafElement(index),
+                              let (revision, tombstone) = SnapshotReader.parseRevisionKey(element.key) else { continue }
+                        // Refused at once (a refusal has no place in revision order); kept otherwise.
+                        let decoded = (try? SnapshotReader.decodeKeyValue(element.value, values: false, into: &scratch)) != nil
+                        guard decoded, !scratch.key.isEmpty else {
+                            try sink.refused(Refusal(reason: .malformedKeyValue, file: displayName, location: .page(id)))
                             continue
                         }
-                        if found[revision] == nil { found[revision] = Recovered(tombstone: tombstone, entry: entry) }
+                        try runs.add(revision, tombstone: tombstone, element.value)
                     }
                 }
             case BoltPageFlags.meta, BoltPageFlags.freelist:
@@ -122,27 +134,26 @@ struct SnapshotSalvage {
             }
             id = max(next, id + 1)
         }
-        for refusal in refusals { try sink.refused(refusal) }
-        var last: Revision?
-        for revision in found.keys.sorted() {
-            guard let recovered = found[revision] else { continue }
-            try sink.history(revision, tombstone: recovered.tombstone, recovered.entry)
-            last = revision
+        let wantsValues = sink.wantsValues
+        let (recovered, last) = try runs.deliver { revision, tombstone, bytes in
+            do {
+                try SnapshotReader.decodeKeyValue(bytes, values: wantsValues, into: &scratch)
+            } catch {
+                throw DumpError(.io, file: displayName, at: .file, "--salvage read back a damaged entry from its temporary file")
+            }
+            try sink.history(revision, tombstone: tombstone, scratch)
         }
-        return (SalvageReport(recovered: found.count, leafPages: leafPages, unreadable: unreadable, cause: cause), last)
+        let report = SalvageReport(recovered: recovered, leafPages: leafPages, unreadable: unreadable,
+                                   moreUnreadable: moreUnreadable, cause: cause)
+        return (report, last)
     }
 
-    /// The page's entries when every element has a revision key and no bucket flag
-    /// (nil otherwise: the page is some other bucket's); an entry is nil when its value
-    /// is not a `KeyValue` (refused).
-    private func keyBucketEntries(_ page: BoltPage) -> [(Revision, Bool, KeyValue?)]? {
-        var entries: [(Revision, Bool, KeyValue?)] = []
-        for index in 0..<page.count {
-            guard let element = try? page.leafElement(index), !element.isBucket,
-                  let (revision, tombstone) = SnapshotReader.parseRevisionKey(element.key) else { return nil }
-            let entry = try? SnapshotReader.decodeKeyValue(element.value)
-            entries.append((revision, tombstone, entry.flatMap { $0.key.isEmpty ? nil : $0 }))
+    /// Whether every element of a leaf page is a revision (`main`_`sub`, optional
+    /// `t`) and none a bucket: the page is the `key` bucket's, not another bucket's.
+    private func isKeyBucketLeaf(_ page: BoltPage) -> Bool {
+        (0..<page.count).allSatisfy { index in
+            guard let element = try? page.leafElement(index), !element.isBucket else { return false }
+            return SnapshotReader.parseRevisionKey(element.key) != nil
         }
-        return entries
     }
 }
