@@ -27,13 +27,19 @@ struct IndexCommand: ParsableCommand {
           help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
     var salvage = false
 
+    @Option(name: .customLong("spool-limit"),
+            help: ArgumentHelp("The most bytes copied to a temporary file from standard input or a FIFO, when its format must be read twice (snapshot, kine, plain output, --salvage).",
+                               valueName: "size"))
+    var spoolLimit = ByteSize(ReadOptions.defaultSpoolLimit)
+
     func run() throws {
         let progress = ProgressBar(label: "indexing")
         let provenance: IndexProvenance
         do {
             defer { progress.finish() }
             provenance = try IndexBuilder.build(inputs: inputs, at: indexDirectory,
-                                                options: ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage), progress: progress.update)
+                                                options: ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage, spoolLimit: spoolLimit.bytes),
+                                                progress: progress.update)
         }
         let c = provenance.counts
         var line = "indexed \(c.liveKeys) keys"

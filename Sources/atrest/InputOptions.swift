@@ -19,6 +19,11 @@ struct InputOptions: ParsableArguments {
           help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
     var salvage = false
 
+    @Option(name: .customLong("spool-limit"),
+            help: ArgumentHelp("The most bytes copied to a temporary file from standard input or a FIFO, when its format must be read twice (snapshot, kine, plain output, --salvage).",
+                               valueName: "size"))
+    var spoolLimit = ByteSize(ReadOptions.defaultSpoolLimit)
+
     func validate() throws {
         if !inputs.isEmpty && indexDirectory != nil { throw ValidationError("give input files or --index DIR, not both") }
     }
@@ -26,7 +31,7 @@ struct InputOptions: ParsableArguments {
     /// Whether an input was given (`plan --compare` can do without one).
     var isGiven: Bool { !inputs.isEmpty || indexDirectory != nil }
 
-    var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage) }
+    var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage, spoolLimit: spoolLimit.bytes) }
 
     /// Whether the inputs are files that can be read once more before the command's own read
     /// (not standard input, not an index).
@@ -49,6 +54,36 @@ struct InputOptions: ParsableArguments {
             return try body(index)
         }
     }
+}
+
+/// A size on the command line: bytes, or with a binary suffix (`512M`, `8G`, `1T`).
+struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
+    var bytes: UInt64
+
+    init(_ bytes: UInt64) { self.bytes = bytes }
+
+    init?(argument: String) {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = Substring(argument)
+        var unit: UInt64 = 1
+        if let last = digits.last?.uppercased().first, let scale = units[last] {
+            unit = scale
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        bytes = product
+    }
+
+    var description: String {
+        for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return "\(bytes)"
+    }
+
+    var defaultValueDescription: String { description }
 }
 
 /// `--output` formats shared by the commands.

@@ -7,10 +7,19 @@ public struct ReadOptions: Sendable {
     /// then `partial` (see `SnapshotSalvage`). An input no format recognises is tried
     /// as a snapshot whose meta pages are destroyed.
     public var salvage = false
+    /// The most bytes copied to a temporary file from an input that cannot be read
+    /// twice (standard input, a FIFO) when its format needs that: a snapshot, a
+    /// kine database, plain output, anything with `--salvage`. An endless or huge
+    /// stream is refused (`dump.too-large`) instead of filling `$TMPDIR`.
+    public var spoolLimit: UInt64 = ReadOptions.defaultSpoolLimit
 
-    public init(skipHashCheck: Bool = false, salvage: Bool = false) {
+    /// 8 GiB: etcd's suggested maximum for `--quota-backend-bytes`.
+    public static let defaultSpoolLimit: UInt64 = 8 << 30
+
+    public init(skipHashCheck: Bool = false, salvage: Bool = false, spoolLimit: UInt64 = ReadOptions.defaultSpoolLimit) {
         self.skipHashCheck = skipHashCheck
         self.salvage = salvage
+        self.spoolLimit = spoolLimit
     }
 }
 
@@ -69,9 +78,14 @@ public enum ExportReading {
             throw DumpError(.io, file: InputFile.stdinDisplayName, at: .file, "standard input is named more than once")
         }
 
-        // Pass 1: detect every format (stdin keeps its peeked bytes in its stream).
-        var detected: [(format: ExportFormat, stdin: (InputFile, ByteStream)?)] = []
+        // Pass 1: detect every format. An input that is not a regular file (stdin,
+        // a FIFO, `<(...)`) is read once only: it keeps its stream, peeked bytes included.
+        var detected: [(format: ExportFormat, stream: (InputFile, ByteStream)?)] = []
         for path in inputs {
+            // Told before opening: opening a FIFO waits for a writer.
+            if options.salvage, path != "-", let kind = InputFile.specialKind(path) {
+                throw DumpError(.io, file: path, at: .file, "--salvage reads a snapshot saved in a regular file; this is a \(kind)")
+            }
             let file = try InputFile(path: path)
             let stream = ByteStream(file)
             let format = try detect(stream, options: options)
@@ -85,8 +99,8 @@ public enum ExportReading {
                                     "this input is \(format.rawValue) but \(InputFile.displayName(for: inputs[0])) is \(first.rawValue); all inputs must be pages of one export in one format")
                 }
             }
-            detected.append((format, file.isStandardInput ? (file, stream) : nil))
-            if !file.isStandardInput { file.close() }
+            detected.append((format, file.isRegularFile ? nil : (file, stream)))
+            if file.isRegularFile { file.close() }
         }
 
         // Progress total: known only when every input is a regular file.
@@ -106,7 +120,7 @@ public enum ExportReading {
             let expected = detected[index].format
             let file: InputFile
             let stream: ByteStream
-            if let kept = detected[index].stdin {
+            if let kept = detected[index].stream {
                 (file, stream) = kept
             } else {
                 file = try InputFile(path: path)
@@ -127,7 +141,7 @@ public enum ExportReading {
                 report = try readSnapshot(file: file, stream: stream, options: options, into: &sink, progress: progress, base: base, total: total)
                 if let salvage = report.metadata.salvage { completeness = .partial(reason: salvage.summary) }
             case .kine:
-                report = try readKine(file: file, stream: stream, into: &sink)
+                report = try readKine(file: file, stream: stream, options: options, into: &sink)
             case .etcdctlJSON, .gatewayJSON:
                 var reader = EtcdJSONReader(stream: stream)
                 let result = try reader.read(into: &sink, guard: &keys, firstPageIndex: pages.count + 1)
@@ -144,7 +158,7 @@ public enum ExportReading {
                 report = InputReport(name: file.displayName, byteCount: stream.byteCount, sha256: stream.digest(), metadata: metadata)
                 completeness = .unverifiable(reason: "etcdctl --hex output carries no count: completeness cannot be checked")
             case .simple:
-                report = try readSimple(file: file, stream: stream, into: &sink, keys: &keys)
+                report = try readSimple(file: file, stream: stream, options: options, into: &sink, keys: &keys)
                 completeness = .unverifiable(reason: "plain etcdctl output carries no count: completeness cannot be checked")
             }
 
@@ -245,7 +259,7 @@ public enum ExportReading {
         } else {
             // Spooling reads the input once; progress then restarts over the copy.
             stream.onRead = nil
-            let copy = try SpoolFile(copying: stream)
+            let copy = try SpoolFile(copying: stream, limit: options.spoolLimit)
             spool = copy
             path = copy.path
         }
@@ -259,8 +273,9 @@ public enum ExportReading {
     /// A kine database is copied, with its `-wal` and `-journal` files, into a
     /// private directory and read there by SQLite (`KineCopy`); the provenance is
     /// the size and sha256 of the database file as given.
-    private static func readKine(file: InputFile, stream: ByteStream, into sink: inout some DumpSink) throws -> InputReport {
-        let copy = try KineCopy(stream: stream, originalPath: file.isStandardInput ? nil : file.path)
+    private static func readKine(file: InputFile, stream: ByteStream, options: ReadOptions, into sink: inout some DumpSink) throws -> InputReport {
+        let copy = try KineCopy(stream: stream, originalPath: file.isStandardInput ? nil : file.path,
+                                limit: file.isRegularFile ? nil : options.spoolLimit)
         defer { copy.remove() }
         let result = try KineReader(path: copy.databasePath, displayName: file.displayName).read(into: &sink)
         return InputReport(name: file.displayName, byteCount: stream.byteCount, sha256: stream.digest(), metadata: result.metadata)
@@ -269,7 +284,8 @@ public enum ExportReading {
     /// Plain output is checked completely before any entry is delivered, so it
     /// is read twice: a regular file is reopened (and must hash the same), stdin
     /// is spooled to a private temporary file.
-    private static func readSimple(file: InputFile, stream: ByteStream, into sink: inout some DumpSink, keys: inout PageKeyGuard) throws -> InputReport {
+    private static func readSimple(file: InputFile, stream: ByteStream, options: ReadOptions, into sink: inout some DumpSink,
+                                   keys: inout PageKeyGuard) throws -> InputReport {
         let reader = SimpleReader(name: file.displayName)
         var spool: SpoolFile?
         defer { spool?.remove() }
@@ -282,7 +298,7 @@ public enum ExportReading {
             digest = stream.digest()
             secondPath = file.path
         } else {
-            let copy = try SpoolFile(copying: stream)
+            let copy = try SpoolFile(copying: stream, limit: options.spoolLimit)
             spool = copy
             byteCount = stream.byteCount
             digest = stream.digest()

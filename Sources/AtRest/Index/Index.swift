@@ -18,15 +18,45 @@ public final class Index: @unchecked Sendable {
     private let longLive: LMDBDatabase
     private let history: LMDBDatabase
 
-    /// Opens the index at `directory`, checking that it is complete and of this schema.
-    public init(directory: String) throws {
+    /// Opens the index at `directory`, checking that it is atrest's, undamaged
+    /// (`IndexChecksum`), complete and of this schema.
+    public convenience init(directory: String) throws {
+        try self.init(directory: directory, verify: true)
+    }
+
+    /// `verify: false` skips the checksum: for the temporary index a run has just
+    /// written in its private directory, which has no checksum file.
+    init(directory: String, verify: Bool) throws {
         self.directory = directory
-        guard Self.looksLikeIndex(directory) else { throw IndexError.notAnIndex(path: directory) }
+        var info = stat()
+        guard stat(directory, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { throw IndexError.notFound(path: directory) }
+            throw IndexError.io(path: directory, message: "cannot open the index: \(systemErrorText())")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR, Self.looksLikeIndex(directory, checksummed: verify) else {
+            throw IndexError.notAnIndex(path: directory)
+        }
+        // The file checked is the file LMDB maps: both are opened, then compared.
+        var checked: (device: UInt64, inode: UInt64)?
+        if verify {
+            let fd = open(directory + "/data.mdb", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw IndexError.io(path: directory, message: "cannot open data.mdb: \(systemErrorText())") }
+            defer { _ = close(fd) }
+            try IndexChecksum.verify(directory: directory, dataFD: fd)
+            var data = stat()
+            guard fstat(fd, &data) == 0 else { throw IndexError.io(path: directory, message: "cannot open data.mdb: \(systemErrorText())") }
+            checked = (UInt64(data.st_dev), UInt64(data.st_ino))
+        }
         let env: LMDBEnvironment
         do {
             env = try LMDBEnvironment(directory: directory, readOnly: true)
         } catch {
             throw IndexError(error, path: directory)
+        }
+        if let checked {
+            guard let mapped = env.dataFileIdentity(), mapped == checked else {
+                throw IndexError.io(path: directory, message: "the index was replaced while being opened; run the command again")
+            }
         }
         environment = env
         (live, longLive, history, provenance) = try Self.storage(directory) {
@@ -58,13 +88,17 @@ public final class Index: @unchecked Sendable {
         do { return try body() } catch let error as LMDBError { throw IndexError(error, path: path) }
     }
 
-    /// Whether `directory` holds an LMDB environment (the only thing atrest will replace).
-    static func looksLikeIndex(_ directory: String) -> Bool {
+    /// Whether `directory` holds an index atrest wrote: `data.mdb` with the
+    /// checksum file (`atrest.sum`, and `lock.mdb` from an older read) and nothing
+    /// else. Only such a directory is ever replaced. `checksummed: false` is for
+    /// a run's own temporary index, which has no checksum file.
+    static func looksLikeIndex(_ directory: String, checksummed: Bool = true) -> Bool {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return false }
-        return Set(names).isSubset(of: ["data.mdb", "lock.mdb"]) && names.contains("data.mdb")
+        let allowed: Set<String> = ["data.mdb", "lock.mdb", IndexChecksum.fileName]
+        guard Set(names).isSubset(of: allowed), names.contains("data.mdb") else { return false }
+        return !checksummed || IndexChecksum.isPresent(in: directory)
     }
-
 
     /// Visits every live entry in key order, from `start` on and before `end`
     /// (exclusive) when given; `body` returns false to stop.

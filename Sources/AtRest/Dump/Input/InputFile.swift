@@ -65,6 +65,27 @@ final class InputFile {
         }
     }
 
+    private static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "regular file"
+        case S_IFIFO: return "FIFO (pipe)"
+        case S_IFCHR: return "character device"
+        case S_IFBLK: return "block device"
+        case S_IFSOCK: return "socket"
+        case S_IFDIR: return "directory"
+        default: return "file of unknown type"
+        }
+    }
+
+    /// What `path` is when it exists and is neither a regular file nor a
+    /// directory (`FIFO (pipe)`, `character device`...), without opening it.
+    static func specialKind(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let type = info.st_mode & S_IFMT
+        return type == S_IFREG || type == S_IFDIR ? nil : kind(of: info.st_mode)
+    }
+
     /// The size of a path if it is a regular file, without opening it (progress totals).
     static func regularFileSize(_ path: String) -> UInt64? {
         if path == "-" {
@@ -120,18 +141,20 @@ private func closeDescriptor(_ fd: Int32) -> Int32 {
     #endif
 }
 
-/// A private temporary file that holds a copy of standard input, for readers that
-/// need to seek (snapshots) or to read twice (plain output). Created with
-/// `mkstemp` (mode 0600) in `$TMPDIR` or `/tmp`, and unlinked by `remove()`.
+/// A private temporary file that holds a copy of an input that cannot be read
+/// twice (standard input, a FIFO), for readers that need to seek (snapshots) or
+/// to read twice (plain output). Created with `mkstemp` (mode 0600) in the run's
+/// `TemporaryArea`, and unlinked by `remove()`.
 final class SpoolFile {
     let path: String
     private var removed = false
 
     /// Copies what `stream` still holds (including peeked bytes) and everything
-    /// after it to a new private file. The stream hashes and counts as it reads.
-    init(copying stream: ByteStream) throws {
-        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((directory + "/atrest-stdin-XXXXXX").utf8CString)
+    /// after it to a new private file, refusing more than `limit` bytes in all
+    /// (the stream counts from its first byte). The stream hashes and counts as it reads.
+    init(copying stream: ByteStream, limit: UInt64) throws {
+        let directory = try TemporaryArea.directory()
+        var template = Array((directory + "/spool-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
             guard let base = buffer.baseAddress else { return -1 }
             return mkstemp(base)
@@ -141,25 +164,44 @@ final class SpoolFile {
         }
         // mkstemp filled in the X's; drop the NUL terminator.
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = fchmod(fd, 0o600)
         do {
-            try stream.drain { chunk in
-                var rest = chunk
-                while !rest.isEmpty {
-                    let written = write(fd, rest.baseAddress, rest.count)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw DumpError(.io, file: stream.name, at: .file, "cannot write temporary file \(self.path): \(InputFile.errnoText())")
-                    }
-                    rest = UnsafeRawBufferPointer(rebasing: rest[written...])
-                }
-            }
+            try SpoolFile.copy(stream, to: fd, path: path, limit: limit)
             _ = closeDescriptor(fd)
         } catch {
             _ = closeDescriptor(fd)
             remove()
             throw error
         }
+    }
+
+    /// Writes the rest of `stream` to `fd`, stopping with `dump.too-large` once
+    /// the stream has read more than `limit` bytes: an endless pipe or device
+    /// would otherwise fill the disk.
+    static func copy(_ stream: ByteStream, to fd: Int32, path: String, limit: UInt64) throws {
+        try stream.drain { chunk in
+            guard stream.byteCount <= limit else {
+                throw DumpError(.tooLarge, file: stream.name, at: .byte(limit),
+                                "more than \(SpoolFile.describe(limit)) would have to be copied to a temporary file "
+                                + "to read this input; save it to a file and name that file, or raise --spool-limit")
+            }
+            var rest = chunk
+            while !rest.isEmpty {
+                let written = write(fd, rest.baseAddress, rest.count)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw DumpError(.io, file: stream.name, at: .file, "cannot write the temporary file \(path): \(InputFile.errnoText())")
+                }
+                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+            }
+        }
+    }
+
+    /// `8 GiB`, `512 MiB`, or bytes.
+    static func describe(_ bytes: UInt64) -> String {
+        for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift) \(unit)"
+        }
+        return "\(bytes) bytes"
     }
 
     func remove() {

@@ -26,31 +26,36 @@ final class KineCopy {
 
     /// Copies what `stream` holds (the database file, hashed and counted by the
     /// stream) and, when `originalPath` names a regular file, its `-wal` and
-    /// `-journal` siblings.
-    init(stream: ByteStream, originalPath: String?) throws {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((base + "/atrest-kine-XXXXXX").utf8CString)
+    /// `-journal` siblings: those beside the file itself, the symbolic links
+    /// leading to it resolved, which is where SQLite keeps them. At most `limit`
+    /// bytes are taken from a stream that is not a regular file (`SpoolFile`).
+    init(stream: ByteStream, originalPath: String?, limit: UInt64?) throws {
+        let area = try TemporaryArea.directory()
+        var template = Array((area + "/kine-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
             guard let pointer = buffer.baseAddress else { return false }
             return mkdtemp(pointer) != nil
         }
         guard made else {
-            throw DumpError(.io, file: stream.name, at: .file, "cannot create a private directory in \(base): \(InputFile.errnoText())")
+            throw DumpError(.io, file: stream.name, at: .file, "cannot create a private directory in \(area): \(InputFile.errnoText())")
         }
         directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = chmod(directory, 0o700)
         databasePath = directory + "/state.db"
         var copied: [String] = []
         do {
-            try Self.copy(into: databasePath, name: stream.name) { sink in try stream.drain(sink) }
-            if let originalPath {
+            try Self.copy(into: databasePath, name: stream.name) { fd, path in
+                try SpoolFile.copy(stream, to: fd, path: path, limit: limit ?? .max)
+            }
+            if let originalPath, let resolved = Self.resolve(originalPath) {
                 for suffix in ["-wal", "-journal"] {
-                    let side = originalPath + suffix
+                    let side = resolved + suffix
                     guard InputFile.regularFileSize(side) != nil else { continue }
                     let file = try InputFile(path: side)
                     defer { file.close() }
                     let sideStream = ByteStream(file)
-                    try Self.copy(into: databasePath + suffix, name: file.displayName) { sink in try sideStream.drain(sink) }
+                    try Self.copy(into: databasePath + suffix, name: file.displayName) { fd, path in
+                        try SpoolFile.copy(sideStream, to: fd, path: path, limit: .max)
+                    }
                     copied.append(suffix)
                 }
             }
@@ -60,6 +65,13 @@ final class KineCopy {
             throw error
         }
         sideFiles = copied
+    }
+
+    /// The path with every symbolic link resolved (`realpath`), or nil if it cannot be.
+    private static func resolve(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     deinit { remove() }
@@ -72,22 +84,12 @@ final class KineCopy {
         rmdir(directory)
     }
 
-    private static func copy(into path: String, name: String, _ fill: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    private static func copy(into path: String, name: String, _ fill: (Int32, String) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw DumpError(.io, file: name, at: .file, "cannot create the private copy \(path): \(InputFile.errnoText())")
         }
         defer { _ = close(fd) }
-        try fill { chunk in
-            var rest = chunk
-            while !rest.isEmpty {
-                let written = write(fd, rest.baseAddress, rest.count)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw DumpError(.io, file: name, at: .file, "cannot write the private copy \(path): \(InputFile.errnoText())")
-                }
-                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
-            }
-        }
+        try fill(fd, path)
     }
 }

@@ -20,6 +20,12 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     /// Opens (or creates, unless `readOnly`) the environment in `directory`.
     /// Files are created 0600: an index holds every stored secret's ciphertext.
+    ///
+    /// Read-only opens use `MDB_NOLOCK`: a published index is never written again
+    /// (a rebuild replaces the directory by rename, and a reader keeps the file it
+    /// mapped), so readers need no lock table. `lock.mdb` is then neither created
+    /// nor opened: a read writes nothing, through a planted symbolic link or
+    /// otherwise, and an index on read-only media can be read.
     init(directory: String, readOnly: Bool, maxDatabases: UInt32 = 8) throws(LMDBError) {
         var env: OpaquePointer?
         try LMDBError.check(mdb_env_create(&env), "mdb_env_create")
@@ -31,7 +37,11 @@ final class LMDBEnvironment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             // The index is rebuilt from its input after a crash (it is only published
             // once complete), so per-commit fsync buys nothing; one sync happens at the end.
-            if readOnly { flags |= UInt32(MDB_RDONLY) | UInt32(MDB_NORDAHEAD) } else { flags |= UInt32(MDB_NOSYNC) }
+            if readOnly {
+                flags |= UInt32(MDB_RDONLY) | UInt32(MDB_NORDAHEAD) | UInt32(MDB_NOLOCK)
+            } else {
+                flags |= UInt32(MDB_NOSYNC)
+            }
             try LMDBError.check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open \(directory)")
         } catch {
             mdb_env_close(env)
@@ -43,6 +53,14 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     deinit { mdb_env_close(handle) }
+
+    /// The device and inode of the data file LMDB opened.
+    func dataFileIdentity() -> (device: UInt64, inode: UInt64)? {
+        var fd: Int32 = -1
+        var info = stat()
+        guard mdb_env_get_fd(handle, &fd) == MDB_SUCCESS, fd >= 0, fstat(fd, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
 
     /// Drops the index's pages from this process's resident set.
     ///

@@ -1,4 +1,5 @@
 internal import CLMDB
+import AtRestDump
 
 /// One LMDB transaction. Not thread-safe: use it on the thread that began it, and
 /// end it with `commit()` or `abort()` exactly once (an unfinished one is aborted
@@ -120,8 +121,18 @@ final class LMDBCursor {
     func first() throws(LMDBError) -> Entry? { try get(nil, MDB_FIRST) }
     func next() throws(LMDBError) -> Entry? { try get(nil, MDB_NEXT) }
 
-    /// The first entry whose key is `key` or sorts after it.
-    func seek(atOrAfter key: [UInt8]) throws(LMDBError) -> Entry? { try get(key, MDB_SET_RANGE) }
+    /// The first entry whose key is `key` or sorts after it. LMDB refuses to
+    /// search for an empty key or one over its key limit (`MDB_BAD_VALSIZE`),
+    /// though either is a fine starting point: every stored key sorts after the
+    /// empty one, and a longer one is found from its first `maxKeySize` bytes.
+    func seek(atOrAfter key: [UInt8]) throws(LMDBError) -> Entry? {
+        if key.isEmpty { return try first() }
+        let limit = transaction.environment.maxKeySize
+        guard key.count > limit else { return try get(key, MDB_SET_RANGE) }
+        var entry = try get(Array(key.prefix(limit)), MDB_SET_RANGE)
+        while let found = entry, key.withUnsafeBytes({ precedes(found.key, $0) }) { entry = try next() }
+        return entry
+    }
 
     private func get(_ start: [UInt8]?, _ op: MDB_cursor_op) throws(LMDBError) -> Entry? {
         var k = MDB_val()
