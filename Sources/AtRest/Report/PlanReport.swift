@@ -313,8 +313,8 @@ public struct HostComparisonReport: Sendable {
 
     private var headline: String {
         let c = comparison
-        if !c.findings.contains(where: { $0.severity == .unsafe }) && !(c.data?.inconsistent.isEmpty ?? true) {
-            return "UNSAFE: \(Human.count(c.data?.inconsistent.count ?? 0, "entry is", "entries are")) readable on some hosts and not on others"
+        if !c.findings.contains(where: { $0.severity == .unsafe }) && (c.data?.inconsistentCount ?? 0) > 0 {
+            return "UNSAFE: \(Human.count(c.data?.inconsistentCount ?? 0, "entry is", "entries are")) readable on some hosts and not on others"
         }
         if !c.isSafe { return "UNSAFE: a host writes something another host cannot read" }
         if c.identical { return "IDENTICAL: every host lists the same providers and keys, in the same order, for every resource" }
@@ -346,6 +346,8 @@ public struct HostComparisonReport: Sendable {
                     "entries": .int(data.unreadableEverywhere.values.reduce(0, +)),
                     "byResource": .object(data.unreadableEverywhere.mapValues(JSONValue.int)),
                 ]),
+                // At most `HostDataCheck.inconsistentLimit`, the smallest keys.
+                "inconsistentNotListed": .int(data.inconsistentCount - data.inconsistent.count),
                 "inconsistent": .array(data.inconsistent.map { entry in
                     .object(["key": .string(entry.key), "resource": .string(entry.resource),
                              "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
@@ -382,8 +384,10 @@ public struct HostComparisonReport: Sendable {
                     let reasons = entry.unreadableBy.keys.sorted().map { "\($0.terminal): \((entry.unreadableBy[$0] ?? "").terminal)" }
                     out += "    \(entry.key.terminal): unreadable on \(reasons.joined(separator: "; "))\n"
                 }
-                if data.inconsistent.count > limit {
-                    out += "    ... and \(Human.count(data.inconsistent.count - limit)) more (--output json lists every one)\n"
+                let shown = min(limit, data.inconsistent.count)
+                if data.inconsistentCount > shown {
+                    let listed = data.inconsistentCount > data.inconsistent.count ? "the first \(Human.count(data.inconsistent.count))" : "every one"
+                    out += "    ... and \(Human.count(data.inconsistentCount - shown)) more (--output json lists \(listed))\n"
                 }
             }
             let everywhere = data.unreadableEverywhere.values.reduce(0, +)
@@ -408,14 +412,18 @@ public struct HostComparisonReport: Sendable {
             }
         }
         if let data = c.data {
-            out += "\n## Entries\n\n\(data.audited) entries under \(code(etcdPrefix)); \(data.inconsistent.count) readable on some hosts only; "
+            out += "\n## Entries\n\n\(data.audited) entries under \(code(etcdPrefix)); \(data.inconsistentCount) readable on some hosts only; "
                 + "\(data.unreadableEverywhere.values.reduce(0, +)) on none.\n"
             if !data.inconsistent.isEmpty {
                 out += "\n| key | unreadable on |\n|---|---|\n"
                 for entry in data.inconsistent.prefix(limit) {
                     out += "| \(code(entry.key)) | \(cell(entry.unreadableBy.keys.sorted().map { "\($0): \(entry.unreadableBy[$0] ?? "")" }.joined(separator: "; "))) |\n"
                 }
-                if data.inconsistent.count > limit { out += "\n… and \(data.inconsistent.count - limit) more (`--output json` lists every one).\n" }
+                let shown = min(limit, data.inconsistent.count)
+                if data.inconsistentCount > shown {
+                    let listed = data.inconsistentCount > data.inconsistent.count ? "the first \(data.inconsistent.count)" : "every one"
+                    out += "\n… and \(data.inconsistentCount - shown) more (`--output json` lists \(listed)).\n"
+                }
             }
         }
         return out
