@@ -124,6 +124,47 @@ import Testing
         #expect(try Self.resultKeys(indexed.stdout) == (0..<Self.limit).map(Self.key))
     }
 
+    @Test func planListsTheSmallestBreakingKeysAndCountsThemAll() throws {
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        // Removing identity before the rewrite breaks every plaintext secret.
+        let proposed = workspace.directory.appendingPathComponent("proposed.yaml").path
+        #expect(FileManager.default.createFile(atPath: proposed, contents: Data(Self.configuration.replacingOccurrences(of: "      - identity: {}\n", with: "").utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        func plan(_ format: String) throws -> String {
+            let result = try AtRestBinary.run(["plan", "--config", workspace.config, "--proposed", proposed, workspace.export, "--output", format])
+            #expect(result.status == 1, "\(result.stderr)")
+            return result.stdout
+        }
+        let breaking = try #require(try Self.json(try plan("json"))["breaking"] as? [String: Any])
+        #expect(breaking["entries"] as? Int == Self.entries)
+        #expect(breaking["notListed"] as? Int == Self.entries - Self.limit)
+        #expect((breaking["list"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == (0..<Self.limit).map(Self.key))
+        let text = try plan("text")
+        #expect(text.contains("UNSAFE: 20,000 entries readable under"))
+        #expect(text.contains("  ... and 19,990 more (--output json lists the first 10,000)"))
+    }
+
+    @Test func planCompareListsTheSmallestInconsistentKeysAndCountsThemAll() throws {
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        // A host without identity cannot read the plaintext secrets the other host reads.
+        let other = workspace.directory.appendingPathComponent("other.yaml").path
+        #expect(FileManager.default.createFile(atPath: other, contents: Data(Self.configuration.replacingOccurrences(of: "      - identity: {}\n", with: "").utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        func compare(_ format: String) throws -> String {
+            let result = try AtRestBinary.run(["plan", "--compare", workspace.config, other, workspace.export, "--output", format])
+            #expect(result.status == 1, "\(result.stderr)")
+            return result.stdout
+        }
+        let data = try #require(try Self.json(try compare("json"))["data"] as? [String: Any])
+        #expect((data["inconsistent"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == (0..<Self.limit).map(Self.key))
+        #expect(data["inconsistentNotListed"] as? Int == Self.entries - Self.limit)
+        let text = try compare("text")
+        #expect(text.contains("UNSAFE: 20,000 entries are readable on some hosts and not on others"), "\(text)")
+        #expect(text.contains("    ... and 19,990 more (--output json lists the first 10,000)"), "\(text)")
+    }
+
     // MARK: Wide cells (D4)
 
     /// Keys of `count` custom resources with short names, and one whose name is `long` bytes.

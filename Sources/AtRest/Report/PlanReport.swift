@@ -63,7 +63,7 @@ public struct PlanReport: Sendable {
     public var current: ConfigurationFile
     public var proposed: ConfigurationFile
     public var analysis: PlanAnalysis
-    /// Entries listed per list in text and Markdown (JSON lists every breaking entry).
+    /// Entries listed per list in text and Markdown (JSON lists up to `PlanAnalysis.breakingLimit` breaking entries).
     public var limit: Int
     /// The release whose rules both configurations were loaded under.
     public var kubernetesRules: KubernetesRules = .newest
@@ -136,9 +136,10 @@ public struct PlanReport: Sendable {
                 "current": JSONValue.verdicts(a.currentVerdicts), "proposed": JSONValue.verdicts(a.proposedVerdicts),
             ]),
             "breaking": .object([
-                "entries": .int(a.breaking.count),
+                "entries": .int(a.breakingCount),
                 "byResource": .object(a.breakingByResource.mapValues(JSONValue.int)),
                 "list": .array(a.breaking.map(Self.entryJSON)),
+                "notListed": .int(a.breakingCount - a.breaking.count),
             ]),
             "transitions": .array(transitions),
             "alreadyUndecryptable": .object([
@@ -155,7 +156,7 @@ public struct PlanReport: Sendable {
         if a.isSafe {
             return "SAFE: every entry readable under \(current.path.terminal) stays readable under \(proposed.path.terminal)"
         }
-        return "UNSAFE: \(Human.count(a.breaking.count, "entry", "entries")) readable under \(current.path.terminal) would be undecryptable under "
+        return "UNSAFE: \(Human.count(a.breakingCount, "entry", "entries")) readable under \(current.path.terminal) would be undecryptable under "
             + "\(proposed.path.terminal) (\(countsText(a.breakingByResource)))"
     }
 
@@ -178,8 +179,9 @@ public struct PlanReport: Sendable {
             for entry in a.breaking.prefix(limit) {
                 out += "  \(entry.key.terminal): \(entry.transition): \(entry.reason.terminal)\n"
             }
-            if a.breaking.count > limit {
-                out += "  ... and \(Human.count(a.breaking.count - limit)) more (--output json lists every one)\n"
+            let shown = min(limit, a.breaking.count)
+            if a.breakingCount > shown {
+                out += "  ... and \(Human.count(a.breakingCount - shown)) more (--output json lists \(a.breakingCount > a.breaking.count ? "the first \(Human.count(a.breaking.count))" : "every one"))\n"
             }
         }
         out += "\nVerdict changes (\(Human.count(a.audited - a.unchanged, "entry changes", "entries change")), \(Human.count(a.unchanged)) unchanged)\n"
@@ -233,7 +235,7 @@ public struct PlanReport: Sendable {
         }
         out += "| | |\n|---|---|\n"
         out += "| entries under \(code(etcdPrefix)) | \(a.audited) |\n| changed | \(a.audited - a.unchanged) |\n"
-        out += "| would break | \(a.breaking.count) |\n| to rewrite | \(a.rewrite.entries) |\n"
+        out += "| would break | \(a.breakingCount) |\n| to rewrite | \(a.rewrite.entries) |\n"
         out += "| current | \(code(current.path)) sha256 \(code(current.sha256)) |\n"
         out += "| proposed | \(code(proposed.path)) sha256 \(code(proposed.sha256)) |\n"
         out += "| rules | \(cell(kubernetesRules.description)) |\n\n"
@@ -242,7 +244,10 @@ public struct PlanReport: Sendable {
             for entry in a.breaking.prefix(limit) {
                 out += "| \(code(entry.key)) | \(entry.transition.from.rawValue) → \(entry.transition.to.rawValue) | \(cell(entry.reason)) |\n"
             }
-            if a.breaking.count > limit { out += "\n… and \(a.breaking.count - limit) more (`--output json` lists every one).\n" }
+            let shown = min(limit, a.breaking.count)
+            if a.breakingCount > shown {
+                out += "\n… and \(a.breakingCount - shown) more (`--output json` lists \(a.breakingCount > a.breaking.count ? "the first \(a.breaking.count)" : "every one")).\n"
+            }
             out += "\n"
         }
         out += "## Verdict changes\n\n"
@@ -308,8 +313,8 @@ public struct HostComparisonReport: Sendable {
 
     private var headline: String {
         let c = comparison
-        if !c.findings.contains(where: { $0.severity == .unsafe }) && !(c.data?.inconsistent.isEmpty ?? true) {
-            return "UNSAFE: \(Human.count(c.data?.inconsistent.count ?? 0, "entry is", "entries are")) readable on some hosts and not on others"
+        if !c.findings.contains(where: { $0.severity == .unsafe }) && (c.data?.inconsistentCount ?? 0) > 0 {
+            return "UNSAFE: \(Human.count(c.data?.inconsistentCount ?? 0, "entry is", "entries are")) readable on some hosts and not on others"
         }
         if !c.isSafe { return "UNSAFE: a host writes something another host cannot read" }
         if c.identical { return "IDENTICAL: every host lists the same providers and keys, in the same order, for every resource" }
@@ -341,6 +346,8 @@ public struct HostComparisonReport: Sendable {
                     "entries": .int(data.unreadableEverywhere.values.reduce(0, +)),
                     "byResource": .object(data.unreadableEverywhere.mapValues(JSONValue.int)),
                 ]),
+                // At most `HostDataCheck.inconsistentLimit`, the smallest keys.
+                "inconsistentNotListed": .int(data.inconsistentCount - data.inconsistent.count),
                 "inconsistent": .array(data.inconsistent.map { entry in
                     .object(["key": .string(entry.key), "resource": .string(entry.resource),
                              "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
@@ -377,8 +384,10 @@ public struct HostComparisonReport: Sendable {
                     let reasons = entry.unreadableBy.keys.sorted().map { "\($0.terminal): \((entry.unreadableBy[$0] ?? "").terminal)" }
                     out += "    \(entry.key.terminal): unreadable on \(reasons.joined(separator: "; "))\n"
                 }
-                if data.inconsistent.count > limit {
-                    out += "    ... and \(Human.count(data.inconsistent.count - limit)) more (--output json lists every one)\n"
+                let shown = min(limit, data.inconsistent.count)
+                if data.inconsistentCount > shown {
+                    let listed = data.inconsistentCount > data.inconsistent.count ? "the first \(Human.count(data.inconsistent.count))" : "every one"
+                    out += "    ... and \(Human.count(data.inconsistentCount - shown)) more (--output json lists \(listed))\n"
                 }
             }
             let everywhere = data.unreadableEverywhere.values.reduce(0, +)
@@ -403,14 +412,18 @@ public struct HostComparisonReport: Sendable {
             }
         }
         if let data = c.data {
-            out += "\n## Entries\n\n\(data.audited) entries under \(code(etcdPrefix)); \(data.inconsistent.count) readable on some hosts only; "
+            out += "\n## Entries\n\n\(data.audited) entries under \(code(etcdPrefix)); \(data.inconsistentCount) readable on some hosts only; "
                 + "\(data.unreadableEverywhere.values.reduce(0, +)) on none.\n"
             if !data.inconsistent.isEmpty {
                 out += "\n| key | unreadable on |\n|---|---|\n"
                 for entry in data.inconsistent.prefix(limit) {
                     out += "| \(code(entry.key)) | \(cell(entry.unreadableBy.keys.sorted().map { "\($0): \(entry.unreadableBy[$0] ?? "")" }.joined(separator: "; "))) |\n"
                 }
-                if data.inconsistent.count > limit { out += "\n… and \(data.inconsistent.count - limit) more (`--output json` lists every one).\n" }
+                let shown = min(limit, data.inconsistent.count)
+                if data.inconsistentCount > shown {
+                    let listed = data.inconsistentCount > data.inconsistent.count ? "the first \(data.inconsistent.count)" : "every one"
+                    out += "\n… and \(data.inconsistentCount - shown) more (`--output json` lists \(listed)).\n"
+                }
             }
         }
         return out

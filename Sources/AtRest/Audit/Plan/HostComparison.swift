@@ -58,8 +58,13 @@ public struct HostDataEntry: Sendable, Hashable {
 public struct HostDataCheck: Sendable {
     public var audited = 0
     public var outsidePrefix = 0
-    /// Entries some host cannot read and another can, sorted by key.
+    /// Entries some host cannot read and another can: the `inconsistentLimit` smallest
+    /// keys, sorted. `inconsistentCount` counts them all.
     public var inconsistent: [HostDataEntry] = []
+    /// Every entry some host cannot read and another can.
+    public var inconsistentCount = 0
+    /// How many of them are kept one by one (a host missing a key makes millions).
+    public static let inconsistentLimit = AuditSummary.findingLimit
     /// Per host, per resource: entries it cannot read that another host can.
     public var unreadableByHost: [String: [String: Int]] = [:]
     /// Entries no host can read, per resource (the audit's finding).
@@ -86,7 +91,7 @@ public struct HostComparison: Sendable {
     /// Unsafe when a host writes something another cannot read, or (with an input) an
     /// entry is readable on one host and not on another.
     public var isSafe: Bool {
-        !findings.contains { $0.severity == .unsafe } && (data?.inconsistent.isEmpty ?? true)
+        !findings.contains { $0.severity == .unsafe } && (data?.inconsistentCount ?? 0) == 0
     }
 
     /// Compares the configurations only. `dataResources` adds resources seen in the data to
@@ -171,6 +176,9 @@ public struct HostComparison: Sendable {
                 return
             }
             for host in unreadable.keys { check.unreadableByHost[host, default: [:]][resource, default: 0] += 1 }
+            check.inconsistentCount += 1
+            // Entries come in key order: the first ones are the smallest keys.
+            guard check.inconsistent.count < HostDataCheck.inconsistentLimit else { return }
             check.inconsistent.append(HostDataEntry(key: first.key, resource: resource, namespace: first.namespace,
                                                     name: first.name, unreadableBy: unreadable))
         }

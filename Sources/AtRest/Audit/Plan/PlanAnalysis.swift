@@ -41,20 +41,24 @@ public struct PlanAnalysis: Sendable {
     public var unchanged = 0
     /// Every changed pair, sorted worst first (`VerdictTransition` order).
     public var transitions: [TransitionSummary] = []
-    /// Every entry the current configuration reads and the proposed one cannot, sorted by key:
-    /// each one would be an error from the apiserver after the change.
+    /// The entries the current configuration reads and the proposed one cannot (each
+    /// would be an error from the apiserver after the change): the `breakingLimit`
+    /// smallest keys, sorted. `breakingCount` counts them all.
     public var breaking: [PlanEntry] = []
+    /// Every entry that breaks.
+    public var breakingCount = 0
+    /// Breaking entries per resource.
+    public var breakingByResource: [String: Int] = [:]
+    /// How many breaking entries are kept one by one: removing identity before a
+    /// rewrite breaks every plaintext entry, millions of them.
+    public static let breakingLimit = AuditSummary.findingLimit
     /// Undecryptable under both: already broken, the audit's finding rather than the plan's.
     public var alreadyUndecryptable: [String: Int] = [:]
     /// What a rewrite must touch once the proposed configuration is in place.
     public var rewrite = RewritePlan(entries: 0, groups: [], commands: [])
 
     /// Safe when nothing readable today becomes unreadable.
-    public var isSafe: Bool { breaking.isEmpty }
-    /// Breaking entries per resource.
-    public var breakingByResource: [String: Int] {
-        breaking.reduce(into: [:]) { $0[$1.resource, default: 0] += 1 }
-    }
+    public var isSafe: Bool { breakingCount == 0 }
 
     public init() {}
 }
@@ -146,7 +150,12 @@ public struct PlanAnalyzer {
             summary.byResource[resource, default: 0] += 1
             if summary.examples.count < exampleLimit { summary.examples.append(entry) }
             transitions[transition] = summary
-            if transition.effect == .breaks { analysis.breaking.append(entry) }
+            if transition.effect == .breaks {
+                analysis.breakingCount += 1
+                analysis.breakingByResource[resource, default: 0] += 1
+                // Entries come in key order: the first ones are the smallest keys.
+                if analysis.breaking.count < PlanAnalysis.breakingLimit { analysis.breaking.append(entry) }
+            }
         }
 
         /// Stale and unencrypted entries, and values of a KMS provider that no longer
