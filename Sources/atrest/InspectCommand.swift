@@ -208,7 +208,9 @@ struct InspectCommand: ParsableCommand {
 
     /// Opens the input the way every command does (`InputOptions.withIndex`).
     private func withIndex<R>(_ body: (Index) throws -> R) throws -> R {
-        var options = InputOptions()
+        // Parsed from nothing, so that every option of InputOptions has its default (a property wrapper
+        // that is neither parsed nor given a value traps when read).
+        var options = try InputOptions.parse([])
         options.inputs = input.map { [$0] } ?? []
         options.indexDirectory = indexDirectory
         options.skipHashCheck = skipHashCheck
