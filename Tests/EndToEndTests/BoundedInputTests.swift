@@ -99,16 +99,21 @@ import Testing
     static let kmsConfig = Fixtures.path("kms/config.yaml")
     static let kmsRules = ["--kube-version", "1.29", "--feature-gates", "KMSv1=true"]
 
-    /// A plugin that answers `Decrypt` with 8 MiB where a 32-byte DEK belongs is cut off at the answer's
-    /// length prefix (64 KiB at most is read) and stops the run: its values get no verdict.
-    @Test func aDecryptAnswerLargerThanAnyDEKStopsTheRunUnbuffered() throws {
+    /// Audits the KMS fixture through a v2 plugin that misbehaves as `misbehave` says, and an honest v1 one.
+    private func auditThroughHostileV2Plugin(_ misbehave: String) throws -> AtRestBinary.Result {
         var options = KMSPluginServer.Options()
-        options.misbehave = "huge-plaintext"
+        options.misbehave = misbehave
         let v2 = try KMSPluginServer(options)
         let v1 = try KMSPluginServer(.init(api: "v1"))
         defer { v2.stop(); v1.stop() }
-        let result = try AtRestBinary.run(["audit", Self.kmsExport, "--config", Self.kmsConfig, "--kms", "--kms-endpoint", "kms-v2=\(v2.endpoint)",
-                                           "--kms-endpoint", "kms-v1=\(v1.endpoint)"] + Self.kmsRules)
+        return try AtRestBinary.run(["audit", Self.kmsExport, "--config", Self.kmsConfig, "--kms", "--kms-endpoint", "kms-v2=\(v2.endpoint)",
+                                     "--kms-endpoint", "kms-v1=\(v1.endpoint)"] + Self.kmsRules)
+    }
+
+    /// A plugin that answers `Decrypt` with 8 MiB where a 32-byte DEK belongs is cut off at the answer's
+    /// length prefix (64 KiB at most is read) and stops the run: its values get no verdict.
+    @Test func aDecryptAnswerLargerThanAnyDEKStopsTheRunUnbuffered() throws {
+        let result = try auditThroughHostileV2Plugin("huge-plaintext")
         expectRefused(result, "kms.unreachable")
         #expect(result.stderr.contains("the plugin sent a 8388613-byte answer"), "\(result.stderr)")
         #expect(result.stderr.contains("atrest reads at most 64 KiB"), "\(result.stderr)")
@@ -118,14 +123,8 @@ import Testing
     /// A gRPC status message of 1 MiB is over swift-nio-http2's header limit: the connection is closed at
     /// once and the error says why, instead of waiting out the provider's timeout as "no answer".
     @Test func aHugeStatusMessageEndsTheCallAtOnceWithItsReason() throws {
-        var options = KMSPluginServer.Options()
-        options.misbehave = "huge-error"
-        let v2 = try KMSPluginServer(options)
-        let v1 = try KMSPluginServer(.init(api: "v1"))
-        defer { v2.stop(); v1.stop() }
         let started = Date()
-        let result = try AtRestBinary.run(["audit", Self.kmsExport, "--config", Self.kmsConfig, "--kms", "--kms-endpoint", "kms-v2=\(v2.endpoint)",
-                                           "--kms-endpoint", "kms-v1=\(v1.endpoint)"] + Self.kmsRules)
+        let result = try auditThroughHostileV2Plugin("huge-error")
         expectRefused(result, "kms.unreachable")
         #expect(result.stderr.contains("response headers over the 16 KiB atrest reads"), "\(result.stderr)")
         #expect(!result.stderr.contains("no answer within"), "\(result.stderr)")

@@ -5,12 +5,9 @@ import Testing
 /// Key material and decrypted or plaintext data are never printed unless asked for with an explicit
 /// flag, whatever shape the input takes.
 @Suite struct SecretLeakTests {
-    /// `{name: k1, secret:BASE64}` (no space after the colon) is one unknown field named `secret:BASE64`:
-    /// the finding names the field without its value (D15).
-    @Test func anUnknownFieldGluedToASecretIsNamedWithoutIt() throws {
+    /// A private configuration whose one aesgcm key entry is `entry` (flow style), in a fresh directory.
+    private func configuration(keyEntry entry: String) throws -> (path: String, directory: URL) {
         let directory = try Fixtures.temporaryDirectory("config-typo")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let secret = "U1VQRVJTRUNSRVRMRUFLRUQxMjM0NTY3ODkwMTI="
         let path = directory.appendingPathComponent("typo.yaml").path
         let text = """
             apiVersion: apiserver.config.k8s.io/v1
@@ -20,9 +17,18 @@ import Testing
                 providers:
                   - aesgcm:
                       keys:
-                        - {name: k1, secret:\(secret)}
+                        - \(entry)
             """
         #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        return (path, directory)
+    }
+
+    /// `{name: k1, secret:BASE64}` (no space after the colon) is one unknown field named `secret:BASE64`:
+    /// the finding names the field without its value (D15).
+    @Test func anUnknownFieldGluedToASecretIsNamedWithoutIt() throws {
+        let secret = "U1VQRVJTRUNSRVRMRUFLRUQxMjM0NTY3ODkwMTI="
+        let (path, directory) = try configuration(keyEntry: "{name: k1, secret:\(secret)}")
+        defer { try? FileManager.default.removeItem(at: directory) }
         for command in [["config", "check", path], ["audit", Fixtures.path("etcd/export.json"), "--config", path]] {
             let result = try AtRestBinary.run(command)
             #expect(result.status == 2)
@@ -34,21 +40,9 @@ import Testing
 
     /// A key pasted where a field name belongs is not printed either; a short misspelt field name is.
     @Test func anUnknownFieldOfAKeyEntryIsShownOnlyWhenItIsAShortName() throws {
-        let directory = try Fixtures.temporaryDirectory("config-typo")
-        defer { try? FileManager.default.removeItem(at: directory) }
         let secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
-        let path = directory.appendingPathComponent("typo.yaml").path
-        let text = """
-            apiVersion: apiserver.config.k8s.io/v1
-            kind: EncryptionConfiguration
-            resources:
-              - resources: [secrets]
-                providers:
-                  - aesgcm:
-                      keys:
-                        - {name: k1, \(secret): x, sekret: y}
-            """
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        let (path, directory) = try configuration(keyEntry: "{name: k1, \(secret): x, sekret: y}")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let result = try AtRestBinary.run(["config", "check", path])
         #expect(result.status == 2)
         #expect(!result.stdout.contains(secret) && !result.stdout.contains("c2VjcmV0c2VjcmV0"), "\(result.stdout)")
