@@ -96,11 +96,11 @@ struct PageCheckEndToEndTests {
     }
 
     /// The security review's crafted file: no meta pages, then copies of one `key` bucket
-    /// leaf, each with its own page id and revisions (here 49,152 pages, 192 MiB, two
+    /// leaf, each with its own page id and revisions (here 81,920 pages, 320 MiB, two
     /// 1.9 KB values a page). Every revision must be recovered, within 256 MiB.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time for the peak RSS"))
     func salvageOfManyCopiesOfALeafStaysWithinBoundedMemory() throws {
-        let pages = 49_152
+        let pages = 81_920
         let path = directory.appendingPathComponent("salvage-bomb.db").path
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
