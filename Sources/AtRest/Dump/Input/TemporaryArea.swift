@@ -156,12 +156,23 @@ public enum TemporaryArea {
         }
         thread.name = "atrest-signals"
         thread.start()
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for caught in [SIGINT, SIGTERM, SIGHUP] {
-            _ = signal(caught) { number in
+            let previous = signal(caught) { number in
                 var byte = UInt8(truncatingIfNeeded: number)
                 _ = write(TemporaryArea.signalPipe, &byte, 1)
             }
+            // A signal ignored by whoever started atrest (`nohup`, `&` in a script) stays ignored.
+            if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                _ = signal(caught, SIG_IGN)
+            } else {
+                sigaddset(&unblock, caught)
+            }
         }
+        // A blocked signal would stay pending, never handled: a mask is inherited
+        // across exec, so the parent's must not decide.
+        _ = pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }
 
