@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Temporary data (a copy of every value, plaintext Secrets included) never
-/// outlives the run that made it: not when the run is stopped by a signal, and
+/// outlives the run that made it: not when the run is stopped by a signal or
+/// its reader goes away, and
 /// not when it is killed outright (the next run sweeps it). Each test gives
 /// atrest a `TMPDIR` of its own and checks it is empty afterwards.
 @Suite struct TemporaryFilesTests {
@@ -53,6 +54,30 @@ import Testing
         atrest.signal(number)
         #expect(try atrest.wait() == .signalled(number), "\(name): dies of the signal, as if uncaught")
         #expect(scratch.leftovers().isEmpty, "\(name): \(scratch.leftovers())")
+    }
+
+    @Test func aReaderThatStopsEarlyLeavesNothingInTMPDIR() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        // `atrest inspect FILE --prefix / | head -0`: the first write to standard output raises
+        // SIGPIPE while the temporary index still exists. (`env` undoes the
+        // tests' own SIG_IGN, which a child would inherit.)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=PIPE", try AtRestBinary.executable().path, "inspect", Fixtures.path("etcd/export.json"), "--prefix", "/"]
+        process.environment = ProcessInfo.processInfo.environment.merging(scratch.environment) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try out.fileHandleForReading.close()
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let ending = (process.terminationReason, process.terminationStatus)
+        #expect(ending == (.uncaughtSignal, SIGPIPE) || ending == (.exit, 0), "\(ending)")
+        #expect(scratch.leftovers().isEmpty, "\(scratch.leftovers())")
     }
 
     @Test func aSignalWhileStandardInputIsSpooledLeavesNothingInTMPDIR() throws {
