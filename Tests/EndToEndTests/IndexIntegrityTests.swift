@@ -200,6 +200,52 @@ import Testing
         #expect(message.contains("No space left on device") && message.contains("[index.no-space]"), "\(message)")
     }
 
+    @Test(.enabled(if: canMountTmpfs)) func anIndexOnReadOnlyMediaCanBeRead() throws {
+        let (dir, index) = try Self.builtIndex()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let expected = try AtRestBinary.run(["stats", "--index", index])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["-m", "/bin/sh", "-c", "mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" && exec \"$2\" stats --index \"$1\"",
+                             "sh", index, try AtRestBinary.executable().path]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+        #expect(output == expected.stdout)
+    }
+
+    /// Dropping to another user needs root and `setpriv`.
+    static var canDropPrivileges: Bool {
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+    }
+
+    @Test(.enabled(if: canDropPrivileges)) func anIndexTheUserMayOnlyReadCanBeRead() throws {
+        let (dir, index) = try Self.builtIndex()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let expected = try AtRestBinary.run(["stats", "--index", index])
+        // Shared read-only with another user (`nobody`), as on read-only media: no file may be created or opened for writing.
+        for path in [dir.path, index] { #expect(chmod(path, 0o755) == 0) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: index) { #expect(chmod(index + "/" + name, 0o644) == 0) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", try AtRestBinary.executable().path, "stats", "--index", index]
+        process.environment = ["TMPDIR": dir.path, "PATH": "/usr/bin:/bin"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+        #expect(output == expected.stdout)
+    }
+
     /// An export whose keys include the empty key, which etcd allows.
     static func exportWithTheEmptyKey(in dir: URL) throws -> String {
         let kvs = ["", "/a", "/b"].map { key in
