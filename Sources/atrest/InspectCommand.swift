@@ -79,6 +79,11 @@ struct InspectCommand: ParsableCommand {
           help: "Recover what a damaged snapshot still holds (a page scan) instead of failing; results are partial.")
     var salvage = false
 
+    @Option(name: .customLong("spool-limit"),
+            help: ArgumentHelp("The most bytes copied to a temporary file from standard input or a FIFO, when its format must be read twice (snapshot, kine, plain output, --salvage).",
+                               valueName: "size"))
+    var spoolLimit = ByteSize(ReadOptions.defaultSpoolLimit)
+
     /// The input file, when not reading an index.
     private var input: String? { indexDirectory == nil ? positionals.first : nil }
 
@@ -215,6 +220,7 @@ struct InspectCommand: ParsableCommand {
         options.indexDirectory = indexDirectory
         options.skipHashCheck = skipHashCheck
         options.salvage = salvage
+        options.spoolLimit = spoolLimit
         return try options.withIndex(body)
     }
 

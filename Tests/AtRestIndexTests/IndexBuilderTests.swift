@@ -55,7 +55,7 @@ import Testing
     @Test func indexFilesArePrivate() throws {
         let (index, dir) = try build("samples/get_all.json")
         defer { try? FileManager.default.removeItem(at: dir) }
-        for name in ["data.mdb", "lock.mdb"] {
+        for name in ["data.mdb", "atrest.sum"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: index.directory + "/" + name)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
         }

@@ -93,7 +93,9 @@ enum IndexChecksum {
         var bytes = [UInt8](repeating: 0, count: maxFileSize + 1)
         var total = 0
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+            let count = bytes.withUnsafeMutableBytes { raw in
+                pread(fd, UnsafeMutableRawBufferPointer(rebasing: raw[total...]).baseAddress, raw.count - total, off_t(total))
+            }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             total += count
@@ -166,13 +168,14 @@ enum IndexChecksum {
     /// XXH64 of `length` bytes of `fd` from `start`, read with `pread` (the file
     /// is not mapped: a truncated file fails here instead of raising SIGBUS).
     private static func sum(_ fd: Int32, from start: UInt64, length: Int, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
+        guard let base = buffer.baseAddress else { return nil }
         var hasher = XXH64()
         var done = 0
         // Hash whole 32-byte stripes of each read, carrying the remainder over.
         var carried = 0
         while done < length {
             let want = min(buffer.count - carried, length - done)
-            let count = pread(fd, buffer.baseAddress! + carried, want, off_t(start) + off_t(done))
+            let count = pread(fd, base + carried, want, off_t(start) + off_t(done))
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return nil }
             done += count
@@ -180,7 +183,7 @@ enum IndexChecksum {
             let whole = done == length ? available : available - available % 32
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<whole]))
             carried = available - whole
-            if carried > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + whole, byteCount: carried) }
+            if carried > 0 { base.copyMemory(from: base + whole, byteCount: carried) }
         }
         return hasher.finish()
     }

@@ -13,7 +13,7 @@ import Foundation
 ///
 /// These are copies of every stored value, plaintext Secrets included, so they
 /// must not outlive the run. The directory is removed at exit (`atexit`), when
-/// the run is stopped by SIGINT, SIGTERM or SIGHUP (`removeOnSignals`), and, when
+/// the run is stopped by SIGINT, SIGTERM, SIGHUP or SIGPIPE (`removeOnSignals`), and, when
 /// the run died some other way (SIGKILL, a crash, a power cut), by the next run
 /// that creates its own (`sweep`).
 ///
@@ -123,8 +123,11 @@ public enum TemporaryArea {
     /// The write end of the pipe the signal handler wakes the cleaner through.
     nonisolated(unsafe) private static var signalPipe: Int32 = -1
 
-    /// On SIGINT, SIGTERM and SIGHUP: remove the temporary data, then die of the
-    /// signal as if it had not been caught (the shell sees 130, 143, 129).
+    /// On SIGINT, SIGTERM, SIGHUP and SIGPIPE (`atrest inspect ... | head`):
+    /// remove the temporary data, then die of the signal as if it had not been
+    /// caught (the shell sees 130, 143, 129, 141). After SIGPIPE the writing
+    /// thread goes on with a failed write and may reach `exit` first: the run
+    /// then ends with its own status, `atexit` having removed the same data.
     ///
     /// The handler only writes the signal's number to a pipe (all a handler may
     /// safely do); a thread waiting on that pipe does the removal, with ordinary code.
@@ -156,12 +159,23 @@ public enum TemporaryArea {
         }
         thread.name = "atrest-signals"
         thread.start()
-        for caught in [SIGINT, SIGTERM, SIGHUP] {
-            _ = signal(caught) { number in
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for caught in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
+            let previous = signal(caught) { number in
                 var byte = UInt8(truncatingIfNeeded: number)
                 _ = write(TemporaryArea.signalPipe, &byte, 1)
             }
+            // A signal ignored by whoever started atrest (`nohup`, `&` in a script) stays ignored.
+            if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                _ = signal(caught, SIG_IGN)
+            } else {
+                sigaddset(&unblock, caught)
+            }
         }
+        // A blocked signal would stay pending, never handled: a mask is inherited
+        // across exec, so the parent's must not decide.
+        _ = pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }
 
