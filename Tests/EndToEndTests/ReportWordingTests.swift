@@ -21,13 +21,13 @@ import Testing
     }
 
     /// `inspect` of the one key of an export holding `value` under `key`.
-    static func inspect(key: String, value: [UInt8]) throws -> AtRestBinary.Result {
+    static func inspect(key: String, value: [UInt8], _ extra: [String] = []) throws -> AtRestBinary.Result {
         let directory = try Fixtures.temporaryDirectory("wording")
         defer { try? FileManager.default.removeItem(at: directory) }
         let export = directory.appendingPathComponent("export.json")
         let document = #"{"header":{"revision":3},"kvs":[{"key":"\#(Data(key.utf8).base64EncodedString())","create_revision":2,"mod_revision":2,"version":1,"value":"\#(Data(value).base64EncodedString())"}],"count":1}"#
         try Data(document.utf8).write(to: export)
-        return try AtRestBinary.run(["inspect", export.path, key])
+        return try AtRestBinary.run(["inspect", export.path, key] + extra)
     }
 
     @Test func inspectLabelsTheFieldsOfAPodAsAPodsNotASecrets() throws {
@@ -42,7 +42,8 @@ import Testing
     @Test func inspectNamesTheFieldsOfASecret() throws {
         let secret = Self.object(kind: "Secret", fields: Self.field(2, Self.field(1, Array("k".utf8)) + Self.field(2, Array("v".utf8)))
                                  + Self.field(3, Array("Opaque".utf8)))
-        let result = try Self.inspect(key: "/registry/secrets/default/o", value: secret)
+        // A Secret stored in plaintext is dumped only with --reveal.
+        let result = try Self.inspect(key: "/registry/secrets/default/o", value: secret, ["--reveal"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("<-   object field 2 (data)"), "\(result.stdout)")
         #expect(result.stdout.contains("<-   object field 3 (type)"), "\(result.stdout)")
