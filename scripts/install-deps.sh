@@ -4,11 +4,12 @@
 # module builds kine databases for the tests) and python3-venv (the KMS test
 # plugins run in a venv with grpcio), etcd for the round-trip tests,
 # hexdump (bsdextrautils) to check `inspect`, man-db to check the packaged man
-# page, and Chromium to check the HTML report in a real browser.
+# page, Chromium to check the HTML report in a real browser, and strace to see the
+# mode private directories are created with.
 # Quiet: one line says what it installs; apt's output goes to a log, shown only
 # if apt fails.
 set -euo pipefail
-packages=(pkg-config liblmdb-dev lmdb-utils libsodium-dev libssl-dev libsqlite3-dev python3 python3-venv etcd-server etcd-client bsdextrautils chromium man-db)
+packages=(pkg-config liblmdb-dev lmdb-utils libsodium-dev libssl-dev libsqlite3-dev python3 python3-venv etcd-server etcd-client bsdextrautils chromium man-db strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

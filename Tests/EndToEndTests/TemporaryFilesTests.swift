@@ -167,4 +167,35 @@ import Testing
         try atrest.closeInput()
         #expect(try atrest.wait() != .exited(0), "the export was cut short")
     }
+
+    /// The mode is given in the `mkdir` call itself, so no other user ever sees the directory open,
+    /// whatever the umask: `strace` lists every `mkdir` of `stats` (the temporary area and its index)
+    /// and `index` (the staging directory), and none asks for more than 0700 (the reviewed code made
+    /// them 0777, then narrowed them with `chmod`: D17).
+    @Test(arguments: [["stats", "EXPORT"], ["index", "EXPORT", "--index", "OUT/idx"]])
+    func privateDirectoriesAreMadeWithMode0700InTheirMkdirCall(_ command: [String]) throws {
+        let strace = "/usr/bin/strace"
+        try #require(FileManager.default.isExecutableFile(atPath: strace), "install strace (scripts/install-deps.sh does)")
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let out = scratch.root.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
+        let log = scratch.root.appendingPathComponent("strace.log").path
+        let arguments = command.map { $0 == "EXPORT" ? Fixtures.path("etcd/export.json") : $0.replacingOccurrences(of: "OUT", with: out.path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: strace)
+        process.arguments = ["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-o", log, try AtRestBinary.executable().path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(scratch.environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let calls = String(decoding: try Data(contentsOf: URL(fileURLWithPath: log)), as: UTF8.self)
+            .split(separator: "\n").filter { $0.contains("mkdir") && $0.contains(scratch.root.path) }
+        #expect(!calls.isEmpty, "no mkdir under the scratch directory was traced")
+        for call in calls {
+            #expect(call.contains(", 0700)"), "\(call)")
+        }
+    }
 }
