@@ -14,6 +14,8 @@ import Testing
         /// The recording's file name, without `.txt`.
         var name: String
         var arguments: [String]
+        /// Run in `Walkthrough.workspace()` (the setup of docs/walkthrough.md) instead of the repository root.
+        var inWalkthrough = false
         var testDescription: String { name }
     }
 
@@ -50,6 +52,9 @@ import Testing
         cases.append(Case(name: "inspect-sample-prefix", arguments: ["inspect", sample, "--prefix", "/registry/configmaps/", "--limit", "2"]))
         cases.append(Case(name: "config-check-valid", arguments: ["config", "check", "testdata/configs/valid/aesgcm-identity.yaml"]))
         cases.append(Case(name: "config-check-invalid", arguments: ["config", "check", "testdata/configs/invalid/aesgcm-short-secret.yaml"]))
+        for (number, command) in Walkthrough.commands.enumerated() {
+            cases.append(Case(name: "walkthrough-\(number < 9 ? "0" : "")\(number + 1)", arguments: command, inWalkthrough: true))
+        }
         return cases
     }()
 
@@ -62,7 +67,14 @@ import Testing
 
     @Test(arguments: cases)
     func outputMatchesItsRecording(_ testCase: Case) throws {
-        let result = try AtRestBinary.run(testCase.arguments, in: Fixtures.root)
+        let result: AtRestBinary.Result
+        if testCase.inWalkthrough {
+            let workspace = try Walkthrough.workspace()
+            defer { try? FileManager.default.removeItem(at: workspace) }
+            result = try AtRestBinary.run(testCase.arguments, in: workspace)
+        } else {
+            result = try AtRestBinary.run(testCase.arguments, in: Fixtures.root)
+        }
         let rendered = Self.render(testCase, result)
         let file = Self.snapshots.appendingPathComponent(testCase.name + ".txt")
         if ProcessInfo.processInfo.environment["ATREST_RECORD_GOLDEN"] == "1" {

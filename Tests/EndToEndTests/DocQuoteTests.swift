@@ -1,0 +1,147 @@
+import AtRestTestSupport
+import Foundation
+import Testing
+
+/// The setup of docs/walkthrough.md ("Setup"), and the commands whose output it quotes.
+enum Walkthrough {
+    /// Every `$ atrest` command the walkthrough quotes output of, each recorded by `GoldenOutputTests`.
+    static let commands: [[String]] = [
+        ["config", "check", "config.yaml"],
+        ["config", "check", "--kube-version", "1.28", "config.yaml"],
+        ["audit", "sample/snapshot.db", "--config", "config.yaml", "--kube-version", "1.28", "--history"],
+        ["plan", "--config", "config.yaml", "--kube-version", "1.28", "--proposed", "step1.yaml", "sample/export.json"],
+        ["plan", "--compare", "config.yaml", "step1.yaml", "--kube-version", "1.28"],
+        ["plan", "--compare", "cp1.yaml", "cp2.yaml", "cp3.yaml", "--kube-version", "1.28", "sample/export.json"],
+        ["plan", "--compare", "config.yaml", "step2.yaml", "--kube-version", "1.28"],
+        ["plan", "--config", "step1.yaml", "--kube-version", "1.28", "--proposed", "step2.yaml", "sample/export.json"],
+        ["audit", "sample/rotation/after-rewrite.snapshot.db", "--config", "step2.yaml", "--kube-version", "1.28"],
+        ["plan", "--config", "step2.yaml", "--kube-version", "1.28", "--proposed", "step4.yaml", "sample/rotation/after-rewrite.json"],
+        ["plan", "--config", "step2.yaml", "--kube-version", "1.28", "--proposed", "step4.yaml", "sample/export.json", "--limit", "3"],
+        ["audit", "sample/rotation/after-rewrite.snapshot.db", "--config", "step2.yaml", "--kube-version", "1.28", "--history"],
+        ["inspect", "sample/rotation/after-rewrite.snapshot.db", "/registry/secrets/default/gcm-key2", "--config", "step2.yaml", "--kube-version", "1.28"],
+    ]
+
+    /// Quoted commands whose inputs the walkthrough makes along the way (a k3s database, OpenShift's
+    /// configurations, running KMS plugins): their quotes are not checked against a recording.
+    static let unchecked = ["state.db", "--etcd-prefix /kubernetes.io", "$KMS"]
+
+    /// A private directory laid out as the walkthrough's setup: the configurations as 0600 copies
+    /// (`cp1.yaml` to `cp3.yaml` are the hosts' copies of `step1.yaml`), and `sample` linking to
+    /// testdata/sample.
+    static func workspace() throws -> URL {
+        let directory = try Fixtures.temporaryDirectory("walkthrough")
+        let files = ["config.yaml": "audit/config.yaml", "step1.yaml": "sample/rotation/step1.yaml", "step2.yaml": "sample/rotation/step2.yaml",
+                     "step3.yaml": "sample/rotation/step3.yaml", "step4.yaml": "sample/rotation/step4.yaml",
+                     "cp1.yaml": "sample/rotation/step1.yaml", "cp2.yaml": "sample/rotation/step1.yaml", "cp3.yaml": "sample/rotation/step1.yaml"]
+        for (name, source) in files where FileManager.default.fileExists(atPath: Fixtures.path(source)) {
+            let created = FileManager.default.createFile(atPath: directory.appendingPathComponent(name).path,
+                                                         contents: Data(try Fixtures.bytes(source)), attributes: [.posixPermissions: 0o600])
+            #expect(created, "\(name)")
+        }
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("sample").path, withDestinationPath: Fixtures.path("sample"))
+        return directory
+    }
+}
+
+/// What docs/walkthrough.md quotes of atrest's output is what atrest prints: each quoted command is
+/// recorded by `GoldenOutputTests` (in the walkthrough's setup), and its quote must match the
+/// recording line by line. A line that starts with `...` (a comment may follow) stands for any
+/// number of lines, and `...` within a line for any text there; `$ echo $?` quotes the exit status.
+@Suite struct DocQuoteTests {
+    /// One quoted command and what the doc shows after it.
+    struct Quote {
+        var line: Int
+        var command: String
+        var output: [String] = []
+        var status: Int32?
+    }
+
+    static func quotes(in document: String) -> [Quote] {
+        var quotes: [Quote] = []
+        var inBlock = false
+        var current: Quote?
+        var awaitingStatus = false
+        func close() {
+            if let quote = current { quotes.append(quote) }
+            current = nil
+        }
+        for (number, line) in document.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.hasPrefix("```") {
+                if inBlock { close() }
+                inBlock.toggle()
+                awaitingStatus = false
+                continue
+            }
+            guard inBlock else { continue }
+            if line.hasPrefix("$ atrest ") {
+                close()
+                current = Quote(line: number + 1, command: String(line.dropFirst("$ atrest ".count)))
+            } else if line == "$ echo $?" {
+                awaitingStatus = true
+            } else if awaitingStatus {
+                current?.status = Int32(line)
+                awaitingStatus = false
+            } else if line.hasPrefix("$ ") {
+                close()
+            } else {
+                current?.output.append(String(line))
+            }
+        }
+        return quotes
+    }
+
+    /// Whether `quoted` (with `...` elisions) matches `recorded`, line by line in order; else the first quoted line that does not.
+    static func mismatch(_ quoted: [String], _ recorded: [String]) -> String? {
+        var index = 0
+        var mayskip = false
+        /// `...` inside a quoted line stands for any text there.
+        func matches(_ line: String, _ quote: String) -> Bool {
+            let parts = quote.components(separatedBy: "...")
+            guard parts.count > 1 else { return line == quote }
+            guard let first = parts.first, let last = parts.last, line.hasPrefix(first), line.dropFirst(first.count).hasSuffix(last) else { return false }
+            var rest = Substring(line.dropFirst(first.count).dropLast(last.count))
+            for middle in parts.dropFirst().dropLast() where !middle.isEmpty {
+                guard let found = rest.range(of: middle) else { return false }
+                rest = rest[found.upperBound...]
+            }
+            return true
+        }
+        for quote in quoted {
+            if quote.trimmingCharacters(in: .whitespaces).hasPrefix("...") {
+                mayskip = true
+                continue
+            }
+            if mayskip { while index < recorded.count && !matches(recorded[index], quote) { index += 1 } }
+            guard index < recorded.count, matches(recorded[index], quote) else {
+                return "quoted:   \(quote)\n  printed:  \(index < recorded.count ? recorded[index] : "(end of output)")"
+            }
+            index += 1
+            mayskip = false
+        }
+        return nil
+    }
+
+    @Test func everyQuoteOfTheWalkthroughIsWhatAtrestPrints() throws {
+        let document = String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("docs/walkthrough.md")), as: UTF8.self)
+        let quotes = Self.quotes(in: document)
+        #expect(quotes.count >= Walkthrough.commands.count)
+        for quote in quotes {
+            if Walkthrough.unchecked.contains(where: { quote.command.contains($0) }) { continue }
+            guard let index = Walkthrough.commands.firstIndex(where: { $0.joined(separator: " ") == quote.command }) else {
+                Issue.record("docs/walkthrough.md:\(quote.line): `atrest \(quote.command)` has no recording: add it to Walkthrough.commands")
+                continue
+            }
+            let name = "walkthrough-\(index < 9 ? "0" : "")\(index + 1).txt"
+            let recording = String(decoding: try Data(contentsOf: GoldenOutputTests.snapshots.appendingPathComponent(name)), as: UTF8.self)
+            let parts = recording.components(separatedBy: "\n--- stdout\n")
+            let status = Int32(parts[0].split(separator: "\n").last?.dropFirst("exit ".count) ?? "")
+            let printed = parts.count > 1 ? parts[1].replacingOccurrences(of: "--- stderr\n", with: "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init) : []
+            if let problem = Self.mismatch(quote.output, printed) {
+                Issue.record("docs/walkthrough.md:\(quote.line): `atrest \(quote.command)` quotes what it does not print (\(name)):\n  \(problem)")
+            }
+            if let quoted = quote.status {
+                #expect(quoted == status, "docs/walkthrough.md:\(quote.line): exit status \(quoted) quoted, \(status.map(String.init) ?? "?") recorded")
+            }
+        }
+    }
+}
