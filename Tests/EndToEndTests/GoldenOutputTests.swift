@@ -14,8 +14,8 @@ import Testing
         /// The recording's file name, without `.txt`.
         var name: String
         var arguments: [String]
-        /// Run in `Walkthrough.workspace()` (the setup of docs/walkthrough.md) instead of the repository root.
-        var inWalkthrough = false
+        /// The document whose setup it runs in (`QuotingDocument.workspace()`), instead of the repository root.
+        var document: String?
         var testDescription: String { name }
     }
 
@@ -52,8 +52,10 @@ import Testing
         cases.append(Case(name: "inspect-sample-prefix", arguments: ["inspect", sample, "--prefix", "/registry/configmaps/", "--limit", "2"]))
         cases.append(Case(name: "config-check-valid", arguments: ["config", "check", "testdata/configs/valid/aesgcm-identity.yaml"]))
         cases.append(Case(name: "config-check-invalid", arguments: ["config", "check", "testdata/configs/invalid/aesgcm-short-secret.yaml"]))
-        for (number, command) in Walkthrough.commands.enumerated() {
-            cases.append(Case(name: "walkthrough-\(number < 9 ? "0" : "")\(number + 1)", arguments: command, inWalkthrough: true))
+        for document in QuotingDocument.all {
+            for (number, command) in document.commands.enumerated() {
+                cases.append(Case(name: document.recordingName(number), arguments: command, document: document.name))
+            }
         }
         return cases
     }()
@@ -68,8 +70,8 @@ import Testing
     @Test(arguments: cases)
     func outputMatchesItsRecording(_ testCase: Case) throws {
         let result: AtRestBinary.Result
-        if testCase.inWalkthrough {
-            let workspace = try Walkthrough.workspace()
+        if let name = testCase.document, let document = QuotingDocument.all.first(where: { $0.name == name }) {
+            let workspace = try document.workspace()
             defer { try? FileManager.default.removeItem(at: workspace) }
             result = try AtRestBinary.run(testCase.arguments, in: workspace)
         } else {
