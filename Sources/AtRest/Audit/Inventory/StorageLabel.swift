@@ -42,7 +42,7 @@ public struct StorageLabel: Sendable, Hashable, Comparable, Codable {
     /// `plaintext protobuf`, `aesgcm key1`, `kms v2 my-kms (key id abc)`.
     public var summary: String {
         if storage == "plaintext" { return "plaintext \(kind)" }
-        if unknownProvider { return "unknown provider k8s:enc:\(kind)" }
+        if unknownProvider { return "unknown provider \(EnvelopePrefix.reservedText)\(kind)" }
         var parts = [kind]
         if let kmsVersion { parts.append(kmsVersion) }
         parts.append(keyName ?? "(no key name)")

@@ -56,7 +56,7 @@ public struct KeyUsage: Sendable, Hashable {
             for provider in rule.providers {
                 guard let keyed = KeyedProvider(rawValue: provider.typeName) else { continue }
                 for key in provider.keys {
-                    configuredPrefixes.append((keyed, key.name, Array("k8s:enc:\(keyed.rawValue):v1:\(key.name):".utf8)))
+                    configuredPrefixes.append((keyed, key.name, EnvelopePrefix.bytes(.keyed(keyed), name: key.name)))
                 }
             }
         }

@@ -124,7 +124,7 @@ final class ProviderChain {
             case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
                 let keyed = KeyedProvider(rawValue: provider.typeName) ?? .aesgcm
                 for (keyIndex, key) in keys.enumerated() {
-                    let prefix = Array("k8s:enc:\(provider.typeName):v1:\(key.name):".utf8)
+                    let prefix = EnvelopePrefix.bytes(.keyed(keyed), name: key.name)
                     let reader: Reader
                     do {
                         reader = .keyed(try ProviderDecryptor(provider: keyed, key: key.secret))
@@ -136,7 +136,7 @@ final class ProviderChain {
                 }
             case .kms(let kms):
                 entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
-                                     prefix: Array("k8s:enc:kms:\(kms.apiVersion.rawValue):\(kms.name):".utf8),
+                                     prefix: EnvelopePrefix.bytes(.kms(kms.apiVersion), name: kms.name),
                                      reader: .kms(name: kms.name, version: kms.apiVersion,
                                                   asked: session?.providers[kms.name].flatMap { $0.plugin == nil ? nil : $0 })))
             }
