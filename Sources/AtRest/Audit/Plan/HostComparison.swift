@@ -103,7 +103,7 @@ public struct HostComparison: Sendable {
         for host in hosts {
             for rule in host.configuration.rules {
                 for string in rule.resources {
-                    let parsed = Self.parse(string)
+                    let parsed = GroupResource(parsing: string)
                     probes[parsed] = parsed.group.isEmpty && parsed.resource == "*" ? "*." : parsed.description
                 }
             }
@@ -187,12 +187,6 @@ public struct HostComparison: Sendable {
             check.inconsistent.sort { $0.key < $1.key }
             return HostComparison(hosts: hosts, dataResources: resources, data: check)
         }
-    }
-
-    /// `schema.ParseGroupResource`: split at the first `.`.
-    static func parse(_ string: String) -> GroupResource {
-        guard let dot = string.firstIndex(of: ".") else { return GroupResource(group: "", resource: string) }
-        return GroupResource(group: String(string[string.index(after: dot)...]), resource: String(string[..<dot]))
     }
 
     /// One resource's providers flattened as the read loop sees them: one element per key.
