@@ -54,7 +54,7 @@ public struct KeyUsage: Sendable, Hashable {
         var configuredPrefixes: [(provider: KeyedProvider, name: String, prefix: [UInt8])] = []
         for rule in configuration?.rules ?? [] {
             for provider in rule.providers {
-                guard let keyed = KeyedProvider(rawValue: provider.typeName) else { continue }
+                guard case .keyed(let keyed)? = EnvelopeFormat(provider) else { continue }
                 for key in provider.keys {
                     configuredPrefixes.append((keyed, key.name, EnvelopePrefix.bytes(.keyed(keyed), name: key.name)))
                 }

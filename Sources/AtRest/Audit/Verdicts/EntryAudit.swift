@@ -10,16 +10,8 @@ public struct EntryAudit: Sendable, Hashable {
     /// `nil` for cluster-scoped resources.
     public var namespace: String?
     public var name: String
-    /// `plaintext` or `encrypted`.
-    public var storage: String
-    /// `identity` for plaintext; `aescbc`, `aesgcm`, `secretbox`, `kms`, or an unknown provider.
-    public var provider: String
-    /// The key name (KMS: the provider name); `nil` for plaintext.
-    public var keyName: String?
-    /// `v1` or `v2` for KMS.
-    public var kmsVersion: String?
-    /// KMS v2 key ID from the stored EncryptedObject.
-    public var kmsKeyID: String?
+    /// How the value is stored; plaintext without its encoding (identity reads any).
+    public var storedAs: StoredAs
     public var verdict: Verdict
     public var reason: String
     /// Which provider (index in the resource's provider list) and key read it, when one did.
@@ -35,12 +27,15 @@ public struct EntryAudit: Sendable, Hashable {
     public struct ReadPosition: Sendable, Hashable {
         public var provider: Int
         public var key: Int
-        /// `identity`, `aescbc`, ...
-        public var providerType: String
+        /// What the provider writes; `nil` for identity.
+        public var format: EnvelopeFormat?
         /// The configured key name, for keyed providers; KMS: the provider name.
         public var keyName: String?
 
         /// Whether it is the `identity` provider (plaintext read as is).
-        public var isIdentity: Bool { providerType == ProviderConfiguration.identity.typeName }
+        public var isIdentity: Bool { format == nil }
+
+        /// The provider's field name in the configuration: `identity`, `aescbc`, ..., `kms`.
+        public var providerType: String { format?.provider ?? ProviderConfiguration.identity.typeName }
     }
 }

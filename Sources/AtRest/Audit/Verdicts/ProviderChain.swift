@@ -27,33 +27,36 @@ final class ProviderChain {
     final class Entry {
         let provider: Int
         let key: Int
-        let providerType: String
+        /// What the provider writes; `nil` for identity.
+        let format: EnvelopeFormat?
         let keyName: String?
         let prefix: [UInt8]
         let reader: Reader
+        /// How a value this entry reads is stored: every such value is stored alike
+        /// (identity: plaintext; a key: under its provider and name), so the audit
+        /// need not classify its bytes. Made once, shared by every value.
+        let storedAs: StoredAs
 
-        init(provider: Int, key: Int, providerType: String, keyName: String?, prefix: [UInt8], reader: Reader) {
+        init(provider: Int, key: Int, format: EnvelopeFormat?, keyName: String?, reader: Reader) {
             self.provider = provider
             self.key = key
-            self.providerType = providerType
+            self.format = format
             self.keyName = keyName
-            self.prefix = prefix
+            self.prefix = format.map { EnvelopePrefix.bytes($0, name: keyName ?? "") } ?? []
             self.reader = reader
+            storedAs = format.map { .encrypted($0, keyName: keyName, keyID: nil) } ?? .plaintext(nil)
         }
 
         var isIdentity: Bool { if case .identity = reader { return true } else { return false } }
-        /// How a value this entry reads is stored: every such value is stored alike
-        /// (identity: plaintext; a key: under its provider and name), so the audit
-        /// need not classify its bytes.
-        var storedAs: (storage: String, provider: String, keyName: String?) {
-            isIdentity ? ("plaintext", providerType, nil) : ("encrypted", providerType, keyName)
+
+        /// How a KMS value this entry read is stored, under the key ID its plugin reported.
+        func storedAs(keyID: String?) -> StoredAs {
+            guard let format else { return storedAs }
+            return .encrypted(format, keyName: keyName, keyID: keyID)
         }
 
-        /// `v1` or `v2` for a KMS provider, as values it reads are labelled.
-        var kmsVersion: String? {
-            if case .kms(_, let version, _) = reader { return version.rawValue }
-            return nil
-        }
+        /// The provider's field name in the configuration, as reasons name it.
+        var providerType: String { format?.provider ?? ProviderConfiguration.identity.typeName }
 
         /// `aesgcm key "key1"`, `kms provider "vault"`, as reasons name it.
         var label: String {
@@ -64,7 +67,7 @@ final class ProviderChain {
 
         /// Where this entry sits, as reported with a verdict.
         var position: EntryAudit.ReadPosition {
-            EntryAudit.ReadPosition(provider: provider, key: key, providerType: providerType, keyName: keyName)
+            EntryAudit.ReadPosition(provider: provider, key: key, format: format, keyName: keyName)
         }
     }
 
@@ -120,23 +123,20 @@ final class ProviderChain {
         for (index, provider) in providers.enumerated() {
             switch provider {
             case .identity:
-                entries.append(Entry(provider: index, key: 0, providerType: "identity", keyName: nil, prefix: [], reader: .identity))
+                entries.append(Entry(provider: index, key: 0, format: nil, keyName: nil, reader: .identity))
             case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
-                let keyed = KeyedProvider(rawValue: provider.typeName) ?? .aesgcm
+                guard case .keyed(let keyed)? = EnvelopeFormat(provider) else { continue }
                 for (keyIndex, key) in keys.enumerated() {
-                    let prefix = EnvelopePrefix.bytes(.keyed(keyed), name: key.name)
                     let reader: Reader
                     do {
                         reader = .keyed(try ProviderDecryptor(provider: keyed, key: key.secret))
                     } catch {
                         reader = .unusable(error)
                     }
-                    entries.append(Entry(provider: index, key: keyIndex, providerType: provider.typeName, keyName: key.name,
-                                         prefix: prefix, reader: reader))
+                    entries.append(Entry(provider: index, key: keyIndex, format: .keyed(keyed), keyName: key.name, reader: reader))
                 }
             case .kms(let kms):
-                entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
-                                     prefix: EnvelopePrefix.bytes(.kms(kms.apiVersion), name: kms.name),
+                entries.append(Entry(provider: index, key: 0, format: .kms(kms.apiVersion), keyName: kms.name,
                                      reader: .kms(name: kms.name, version: kms.apiVersion,
                                                   asked: session?.providers[kms.name].flatMap { $0.plugin == nil ? nil : $0 })))
             }

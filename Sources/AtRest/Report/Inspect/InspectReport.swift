@@ -7,7 +7,7 @@ import AtRestIndex
 public struct InspectedRevision: Sendable, Hashable {
     public var revision: Revision
     public var tombstone: Bool
-    /// `plaintext protobuf`, `aesgcm key1` (`StorageLabel.summary`); empty for a tombstone.
+    /// `plaintext protobuf`, `aesgcm key1` (`StoredAs.summary`); empty for a tombstone.
     public var storage: String
     public var valueSize: Int
 
@@ -21,7 +21,7 @@ public struct InspectedRevision: Sendable, Hashable {
     /// Summarises a revision viewed in the index (copies nothing but the label).
     public init(_ view: RevisionView) {
         self.init(revision: view.revision, tombstone: view.tombstone,
-                  storage: view.tombstone ? "" : StorageLabel(StorageClassifier.classify(view.entry.value)).summary,
+                  storage: view.tombstone ? "" : StoredAs(StorageClassifier.classify(view.entry.value)).summary,
                   valueSize: view.entry.value.count)
     }
 }

@@ -86,12 +86,12 @@ extension AuditReport {
                     "resource": .string(Self.resourceName(entry)),
                     "namespace": entry.namespace.map(JSONValue.string) ?? .null,
                     "name": .string(entry.name),
-                    "storage": .string(entry.storage),
-                    "provider": .string(entry.provider),
-                    "keyName": entry.keyName.map(JSONValue.string) ?? .null,
+                    "storage": .string(entry.storedAs.storageName),
+                    "provider": .string(entry.storedAs.providerName),
+                    "keyName": entry.storedAs.keyName.map(JSONValue.string) ?? .null,
                 ]
-                if let version = entry.kmsVersion { properties["kmsVersion"] = .string(version) }
-                if let keyID = entry.kmsKeyID { properties["kmsKeyID"] = .string(keyID) }
+                if let version = entry.storedAs.kmsVersionName { properties["kmsVersion"] = .string(version) }
+                if let keyID = entry.storedAs.keyID { properties["kmsKeyID"] = .string(keyID) }
                 results.append(.object([
                     "ruleId": .string(rule.id),
                     "ruleIndex": .int(ruleIndex[rule.verdict] ?? 0),
