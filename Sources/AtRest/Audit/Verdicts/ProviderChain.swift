@@ -119,29 +119,23 @@ final class ProviderChain {
         let session = kms
         kmsReader = kms.map(KMSv2Reader.init(session:))
         firstProviderEncrypts = providers.first?.encrypts ?? false
-        var entries: [Entry] = []
-        for (index, provider) in providers.enumerated() {
-            switch provider {
-            case .identity:
-                entries.append(Entry(provider: index, key: 0, format: nil, keyName: nil, reader: .identity))
-            case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
-                guard case .keyed(let keyed)? = EnvelopeFormat(provider) else { continue }
-                for (keyIndex, key) in keys.enumerated() {
-                    let reader: Reader
-                    do {
-                        reader = .keyed(try ProviderDecryptor(provider: keyed, key: key.secret))
-                    } catch {
-                        reader = .unusable(error)
-                    }
-                    entries.append(Entry(provider: index, key: keyIndex, format: .keyed(keyed), keyName: key.name, reader: reader))
+        entries = ReadOrder(providers).elements.map { element in
+            let reader: Reader
+            switch element.format {
+            case nil:
+                reader = .identity
+            case .keyed(let provider)?:
+                do throws(DecryptionFailure) {
+                    reader = .keyed(try ProviderDecryptor(provider: provider, key: element.secret ?? SecretBytes([])))
+                } catch {
+                    reader = .unusable(error)
                 }
-            case .kms(let kms):
-                entries.append(Entry(provider: index, key: 0, format: .kms(kms.apiVersion), keyName: kms.name,
-                                     reader: .kms(name: kms.name, version: kms.apiVersion,
-                                                  asked: session?.providers[kms.name].flatMap { $0.plugin == nil ? nil : $0 })))
+            case .kms(let version)?:
+                let name = element.name ?? ""
+                reader = .kms(name: name, version: version, asked: session?.providers[name].flatMap { $0.plugin == nil ? nil : $0 })
             }
+            return Entry(provider: element.provider, key: element.key, format: element.format, keyName: element.name, reader: reader)
         }
-        self.entries = entries
         anyProviderEncrypts = entries.contains { !$0.isIdentity }
         readVerdicts = Array(repeating: nil, count: entries.count)
     }
