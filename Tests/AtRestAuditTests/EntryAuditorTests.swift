@@ -77,14 +77,15 @@ import Testing
     @Test func plaintextWithoutIdentityIsUndecryptable() {
         let result = audit("/registry/secrets/default/s", protobuf, [.aesgcm([key("k", Array(repeating: 1, count: 32))])])
         #expect(result?.verdict == .undecryptable)
-        #expect(result?.reason.contains("no identity") == true)
+        #expect(result?.failure == .plaintextWithoutIdentity)
     }
 
     @Test func aesgcmValueMovedToAnotherKeyFailsAuthentication() throws {
         let v = try vector("aesgcm_key1_aes128")
         let result = audit("/registry/secrets/default/copied", v.value, [.aesgcm([key(v.keyName, v.secret)])])
         #expect(result?.verdict == .undecryptable)
-        #expect(result?.reason.contains("authentication") == true)
+        guard case .attempts(let attempts)? = result?.failure else { Issue.record("no attempts"); return }
+        #expect(attempts.map(\.reason) == [.decryption(.authenticationFailed)])
     }
 
     @Test func undecryptableValueNamesTheConfiguredKeyThatFailed() throws {
@@ -112,7 +113,7 @@ import Testing
         let v = try vector("aesgcm_key1_aes128")
         let result = audit(v.key, v.value, [.aesgcm([key("key2", v.secret)]), .identity])
         #expect(result?.verdict == .undecryptable)
-        #expect(result?.reason.contains("no provider of the rule matches") == true)
+        #expect(result?.failure == .noProviderMatchesPrefix)
     }
 
     @Test func truncatedValueIsUndecryptable() throws {

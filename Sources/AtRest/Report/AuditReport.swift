@@ -90,7 +90,7 @@ public struct AuditReport: Sendable {
             "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
             "storage": .string(entry.storedAs.storageName), "provider": .string(entry.storedAs.providerName),
             "keyName": entry.storedAs.keyName.map(JSONValue.string) ?? .null,
-            "verdict": .string(entry.verdict.rawValue), "reason": .string(entry.reason),
+            "verdict": .string(entry.verdict.rawValue), "reason": .string(entry.reasonText),
         ]
         if let version = entry.storedAs.kmsVersionName { object["kmsVersion"] = .string(version) }
         if let keyID = entry.storedAs.keyID { object["kmsKeyID"] = .string(keyID) }
@@ -154,7 +154,7 @@ public struct AuditReport: Sendable {
             "resources": .array(resources),
             "storage": .array(storage),
             "readiness": readiness,
-            "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reason)]) }),
+            "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reasonText)]) }),
             // The list holds at most `AuditSummary.findingLimit` (the smallest keys); jsonl lists every entry.
             "undecryptableNotListed": .int((s.byVerdict[.undecryptable] ?? 0) - s.undecryptable.count),
         ]
@@ -268,7 +268,7 @@ public struct AuditReport: Sendable {
             out += "\nUndecryptable (the apiserver cannot read these)\n"
             let listed = s.undecryptable.prefix(Self.textListLimit)
             for entry in listed {
-                out += "  \(entry.key.terminal): \(entry.reason.terminal)\n"
+                out += "  \(entry.key.terminal): \(entry.reasonText.terminal)\n"
             }
             if undecryptable > listed.count {
                 out += "  ... and \(Human.count(undecryptable - listed.count)) more (--output jsonl lists every entry)\n"

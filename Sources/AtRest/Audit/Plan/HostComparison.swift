@@ -51,7 +51,7 @@ public struct HostDataEntry: Sendable, Hashable {
     public var namespace: String?
     public var name: String
     /// Host → why it cannot read the entry, for every host that cannot.
-    public var unreadableBy: [String: String]
+    public var unreadableBy: [String: ReadFailure]
 }
 
 /// The data half of `--compare`: every entry under every host's configuration.
@@ -168,8 +168,8 @@ public struct HostComparison: Sendable {
             let groupResource = GroupResource(group: first.group, resource: first.resource)
             let resource = groupResource.description
             if first.verdict != .exempt { resources.insert(groupResource) }
-            var unreadable: [String: String] = [:]
-            for (host, audit) in zip(hosts, audits) where audit.verdict == .undecryptable { unreadable[host.name] = audit.reason }
+            var unreadable: [String: ReadFailure] = [:]
+            for (host, audit) in zip(hosts, audits) where audit.verdict == .undecryptable { unreadable[host.name] = audit.failure }
             if unreadable.isEmpty { return }
             if unreadable.count == hosts.count {
                 check.unreadableEverywhere[resource, default: 0] += 1

@@ -13,12 +13,15 @@ public struct EntryAudit: Sendable, Hashable {
     /// How the value is stored; plaintext without its encoding (identity reads any).
     public var storedAs: StoredAs
     public var verdict: Verdict
+    /// Why it has its verdict, for every verdict but `undecryptable` (whose reason is `failure`).
     public var reason: String
     /// Which provider (index in the resource's provider list) and key read it, when one did.
     public var readBy: ReadPosition?
     /// When nothing read it: the configured key (or KMS provider) of its resource whose
     /// prefix it carries, that is, the key that failed to decrypt it.
     public var claimedBy: ReadPosition? = nil
+    /// Why nothing read it, when its verdict is `undecryptable`.
+    public var failure: ReadFailure? = nil
 
     /// The resource as an EncryptionConfiguration names it (`secrets`, `deployments.apps`).
     public var groupResource: GroupResource { GroupResource(group: group, resource: resource) }

@@ -102,10 +102,10 @@ public final class EntryAuditor {
                 if let why { return (.stale, "\(through); \(why)") }
                 return (.current, through)
             }
-        case .failed(let reasons):
+        case .failed(let failure):
             audit.setStorage(classifying: value)
             audit.verdict = .undecryptable
-            audit.reason = reasons.joined(separator: "; ")
+            audit.failure = failure
             // Key names may contain `:`, so the name read from the bytes alone (up to
             // the next `:`) can be short; the longest configured name whose prefix
             // matches is the one the value claims.

@@ -3,10 +3,9 @@ import Foundation
 import AtRestEncryption
 
 /// A resource's providers as the apiserver builds them for reading
-/// (`pkg/server/options/encryptionconfig/config.go`): every provider in order,
-/// keyed providers expanded to one prefix per key
-/// (`k8s:enc:<provider>:v1:<keyName>:`), KMS as `k8s:enc:kms:v1|v2:<name>:`, and
-/// identity with the empty prefix. KMS values are read through the run's
+/// (`pkg/server/options/encryptionconfig/config.go`), in their `ReadOrder`: every
+/// provider in order, keyed providers expanded to one prefix per key, KMS as one,
+/// and identity with the empty prefix. KMS values are read through the run's
 /// `KMSSession` when it asks their plugin (`--kms`), and are unverifiable otherwise.
 ///
 /// Holds decryption contexts (OpenSSL state): not thread-safe, one per thread.
@@ -150,8 +149,8 @@ final class ProviderChain {
         /// Read through its KMS plugin by `entries[index]`; why a rewrite would change
         /// it, and the plaintext when it was asked for.
         case kmsRead(index: Int, staleness: KMSSession.Staleness?, decrypted: SecretBytes?, keyID: String?)
-        /// Nothing read it; the reasons of every provider that tried, in order.
-        case failed([String])
+        /// Nothing read it; why.
+        case failed(ReadFailure)
     }
 
     /// Runs the read loop: every entry whose prefix matches is tried in order;
@@ -159,11 +158,11 @@ final class ProviderChain {
     /// The decrypted bytes are discarded unless `keepingPlaintext` (inspect asks for them).
     func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool = false) -> Outcome {
         let encrypted = Self.starts(value, with: StorageClassifier.encryptedPrefix)
-        var reasons: [String] = []
+        var attempts: [ReadFailure.Attempt] = []
         for index in entries.indices where Self.starts(value, with: entries[index].prefix) {
             let entry = entries[index]
             let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
-            do {
+            do throws(DecryptionFailure) {
                 switch entry.reader {
                 case .identity:
                     if encrypted { continue }
@@ -180,20 +179,17 @@ final class ProviderChain {
                     case .read(let staleness, let plaintext, let keyID):
                         return .kmsRead(index: index, staleness: staleness, decrypted: plaintext, keyID: keyID)
                     case .failed(let reason):
-                        reasons.append("\(entry.label): \(reason)")
+                        attempts.append(ReadFailure.Attempt(position: entry.position, reason: .kms(reason)))
                     }
                 case .unusable(let failure):
-                    reasons.append("\(entry.label): key unusable: \(failure)")
+                    attempts.append(ReadFailure.Attempt(position: entry.position, reason: .keyUnusable(failure)))
                 }
             } catch {
-                reasons.append("\(entry.label): \(error)")
+                attempts.append(ReadFailure.Attempt(position: entry.position, reason: .decryption(error)))
             }
         }
-        if reasons.isEmpty {
-            reasons.append(encrypted ? "no provider of the rule matches its prefix (unknown provider, key name or KMS name)"
-                                     : "plaintext, and the rule has no identity provider")
-        }
-        return .failed(reasons)
+        if attempts.isEmpty { return .failed(encrypted ? .noProviderMatchesPrefix : .plaintextWithoutIdentity) }
+        return .failed(.attempts(attempts))
     }
 
     /// A prefix check by `memcmp`: it runs for every provider entry of every value.

@@ -22,6 +22,8 @@ public enum EnvelopeFormat: Sendable, Hashable {
         }
     }
 
+    public var isKMS: Bool { if case .kms = self { return true } else { return false } }
+
     /// The format a provider of a configuration writes; `nil` for identity.
     public init?(_ provider: ProviderConfiguration) {
         switch provider {

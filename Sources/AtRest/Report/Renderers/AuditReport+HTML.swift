@@ -147,7 +147,7 @@ extension AuditReport {
                 out += "<td>\(Markup.html(Self.resourceName(entry)))</td>"
                 out += "<td>\(Markup.html(entry.storedAs.providerName))\(entry.storedAs.kmsVersionName.map { " " + Markup.html($0) } ?? "")</td>"
                 out += "<td>\(Markup.html(entry.storedAs.keyName ?? ""))</td>"
-                out += "<td class=\"reason\">\(Markup.html(entry.reason))</td></tr>\n"
+                out += "<td class=\"reason\">\(Markup.html(entry.reasonText))</td></tr>\n"
             }
             out += "</tbody>\n</table>\n"
         }

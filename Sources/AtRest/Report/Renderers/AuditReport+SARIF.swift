@@ -97,7 +97,7 @@ extension AuditReport {
                     "ruleIndex": .int(ruleIndex[rule.verdict] ?? 0),
                     "level": .string(rule.level),
                     "kind": .string("fail"),
-                    "message": .object(["text": .string(entry.reason)]),
+                    "message": .object(["text": .string(entry.reasonText)]),
                     "locations": .array([.object(location)]),
                     // Stable across runs and exports: the same key with the same verdict is the same problem.
                     "partialFingerprints": .object(["atrestEtcdKey/v1": .string(SHA256.hash(Array("\(rule.id)\u{0}\(entry.key)".utf8)).hexString)]),
