@@ -21,7 +21,7 @@ public enum KMSv2Data {
     }
 
     /// `infoSizeExtendedNonceGCM`.
-    public static let infoByteCount = 32
+    public static let infoByteCount = PayloadLayout.KMSv2ExtendedNonce.infoByteCount
     /// `MinSeedSizeExtendedNonceGCM`.
     public static let minimumSeedByteCount = 32
     /// `derivedKeySizeExtendedNonceGCM`.

@@ -203,14 +203,15 @@ private struct Builder {
     }
 
     mutating func kmsV1Payload(from start: Int) {
-        guard value.count - start >= 2 else {
+        let nonce = PayloadLayout.AESGCM.nonceByteCount, tag = PayloadLayout.AESGCM.tagByteCount
+        guard value.count - start >= PayloadLayout.KMSv1.dekLengthByteCount else {
             add(start..<value.count, "truncated", "no room for the 2-byte DEK length")
             problems.append("no room for the big-endian 16-bit DEK length")
             return
         }
         let dekLength = Int(value[start]) << 8 | Int(value[start + 1])
-        add(start..<(start + 2), "DEK length (BE16) = \(dekLength)", "cryptobyte uint16 length prefix")
-        let dekStart = start + 2
+        add(start..<(start + PayloadLayout.KMSv1.dekLengthByteCount), "DEK length (BE16) = \(dekLength)", "cryptobyte uint16 length prefix")
+        let dekStart = start + PayloadLayout.KMSv1.dekLengthByteCount
         guard value.count - dekStart >= dekLength else {
             add(dekStart..<value.count, "truncated encrypted DEK", "declared \(dekLength) bytes, \(value.count - dekStart) remain")
             problems.append("the encrypted DEK declares \(dekLength) bytes but only \(value.count - dekStart) remain")
@@ -219,16 +220,18 @@ private struct Builder {
         add(dekStart..<(dekStart + dekLength), "encrypted DEK", "the data key as the KMS plugin wrapped it; only the plugin can unwrap it")
         let data = dekStart + dekLength
         let count = value.count - data
-        guard count >= 28 else {
+        guard count >= nonce + tag else {
             add(data..<value.count, "data (\(count) bytes)", "too short for AES-GCM; AES-CBC (written by 1.24 and older) if a multiple of 16")
             return
         }
-        add(data..<(data + 12), "nonce", "AES-GCM nonce (written by Kubernetes 1.25 and later; 1.24 and older wrote IV(16) + AES-CBC)")
-        add((data + 12)..<(value.count - 16), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data")
-        add((value.count - 16)..<value.count, "tag", "GCM authentication tag")
+        add(data..<(data + nonce), "nonce", "AES-GCM nonce (written by Kubernetes 1.25 and later; 1.24 and older wrote IV(16) + AES-CBC)")
+        add((data + nonce)..<(value.count - tag), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data")
+        add((value.count - tag)..<value.count, "tag", "GCM authentication tag")
     }
 
     mutating func kmsV2Payload(from start: Int) {
+        let nonce = PayloadLayout.AESGCM.nonceByteCount, tag = PayloadLayout.AESGCM.tagByteCount
+        let info = PayloadLayout.KMSv2ExtendedNonce.infoByteCount
         let fields: [ProtobufField]
         do {
             fields = try ProtobufField.fields(of: value, in: start..<value.count)
@@ -243,16 +246,16 @@ private struct Builder {
             case (1, let payload?):
                 add(field.range, "encryptedData (field 1, \(payload.count)-byte payload)", "the object, encrypted under the DEK or a key derived from the seed")
                 if sourceType == 1 {
-                    guard payload.count >= 60 else { problems.append("encryptedData is shorter than info(32) + nonce(12) + tag(16)"); continue }
-                    add(payload.lowerBound..<(payload.lowerBound + 32), "info", "HKDF-SHA256 info, random per write (aes_extended_nonce.go)", depth: 1)
-                    add((payload.lowerBound + 32)..<(payload.lowerBound + 44), "nonce", "AES-GCM nonce", depth: 1)
-                    add((payload.lowerBound + 44)..<(payload.upperBound - 16), "ciphertext", "AES-256-GCM; the etcd key is the additional data", depth: 1)
-                    add((payload.upperBound - 16)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
+                    guard payload.count >= info + nonce + tag else { problems.append("encryptedData is shorter than info(\(info)) + nonce(\(nonce)) + tag(\(tag))"); continue }
+                    add(payload.lowerBound..<(payload.lowerBound + info), "info", "HKDF-SHA256 info, random per write (aes_extended_nonce.go)", depth: 1)
+                    add((payload.lowerBound + info)..<(payload.lowerBound + info + nonce), "nonce", "AES-GCM nonce", depth: 1)
+                    add((payload.lowerBound + info + nonce)..<(payload.upperBound - tag), "ciphertext", "AES-256-GCM; the etcd key is the additional data", depth: 1)
+                    add((payload.upperBound - tag)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
                 } else {
-                    guard payload.count >= 28 else { problems.append("encryptedData is shorter than nonce(12) + tag(16)"); continue }
-                    add(payload.lowerBound..<(payload.lowerBound + 12), "nonce", "AES-GCM nonce", depth: 1)
-                    add((payload.lowerBound + 12)..<(payload.upperBound - 16), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data", depth: 1)
-                    add((payload.upperBound - 16)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
+                    guard payload.count >= nonce + tag else { problems.append("encryptedData is shorter than nonce(\(nonce)) + tag(\(tag))"); continue }
+                    add(payload.lowerBound..<(payload.lowerBound + nonce), "nonce", "AES-GCM nonce", depth: 1)
+                    add((payload.lowerBound + nonce)..<(payload.upperBound - tag), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data", depth: 1)
+                    add((payload.upperBound - tag)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
                 }
             case (2, let payload?):
                 add(field.range, "keyID \"\(EscapedBytes.string(value[payload]))\" (field 2)", "the KMS key that wrapped the DEK source, as the plugin's Status reported it")
