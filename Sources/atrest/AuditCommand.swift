@@ -172,14 +172,13 @@ struct AuditCommand: ParsableCommand {
             for report in empty {
                 FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(report.etcdPrefix))\n".utf8))
             }
-            if !empty.isEmpty { throw ExitCode(3) }
             let findings = reports.contains { report in failOn.contains { (report.result.summary.byVerdict[$0] ?? 0) > 0 } }
-            if findings && !exitZero { throw ExitCode(1) }
-            if index.provenance.completeness == .partial { throw ExitCode(4) }
+            try RunOutcome(nothingAudited: !empty.isEmpty, findings: findings && !exitZero,
+                           partial: index.provenance.completeness == .partial).finish()
         }
     }
 
-    /// Prints the report and sets the exit status.
+    /// Prints the report and ends with its outcome's exit status.
     private func finish(result: AuditResult, provenance: IndexProvenance, resolver: ResourceResolver, configFile: ConfigurationFile,
                         rules: KubernetesRules, history: HistoryAudit? = nil, keyUsage: KeyUsage? = nil, kms session: KMSSession? = nil,
                         stdout: StandardOutput = StandardOutput()) throws {
@@ -196,11 +195,10 @@ struct AuditCommand: ParsableCommand {
         stdout.flush()
         if result.summary.audited == 0 {
             FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(audits[0].prefix))\n".utf8))
-            throw ExitCode(3)
         }
         let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
-        if findings && !exitZero { throw ExitCode(1) }
-        if provenance.completeness == .partial { throw ExitCode(4) }
+        try RunOutcome(nothingAudited: result.summary.audited == 0, findings: findings && !exitZero,
+                       partial: provenance.completeness == .partial).finish()
     }
 }
 

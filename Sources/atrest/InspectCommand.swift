@@ -203,7 +203,7 @@ struct InspectCommand: ParsableCommand {
                 stdout.write("\n... and \(moreUnderPrefix) more key\(moreUnderPrefix == 1 ? "" : "s") under \(EscapedBytes.string(Array((prefix ?? "").utf8))) (--limit \(limit))\n")
             }
             stdout.flush()
-            if missing || (prefix != nil && keys.isEmpty) { throw ExitCode(1) }
+            if missing || (prefix != nil && keys.isEmpty) { try RunOutcome.findings.finish() }
         }
     }
 

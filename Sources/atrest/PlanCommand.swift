@@ -98,10 +98,9 @@ struct PlanCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(report.render(output).utf8))
             if analysis.audited == 0 {
                 FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
-                throw ExitCode(3)
             }
-            if !analysis.isSafe { throw ExitCode(1) }
-            if index.provenance.completeness == .partial { throw ExitCode(4) }
+            try RunOutcome(nothingAudited: analysis.audited == 0, findings: !analysis.isSafe,
+                           partial: index.provenance.completeness == .partial).finish()
         }
     }
 
@@ -126,12 +125,13 @@ struct PlanCommand: ParsableCommand {
         report.kubernetesRules = rules
         report.wide = wide
         FileHandle.standardOutput.write(Data(report.render(output).utf8))
-        if !comparison.isSafe { throw ExitCode(1) }
-        if let data = comparison.data, data.audited == 0 {
+        // An unsafe comparison is the answer even when the data holds no key.
+        if !comparison.isSafe { try RunOutcome.findings.finish() }
+        let nothingAudited = comparison.data.map { $0.audited == 0 } ?? false
+        if nothingAudited {
             FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
-            throw ExitCode(3)
         }
-        if provenance?.completeness == .partial { throw ExitCode(4) }
+        try RunOutcome(nothingAudited: nothingAudited, findings: false, partial: provenance?.completeness == .partial).finish()
     }
 
     /// `--compare h1.yaml h2.yaml export.json`: ArgumentParser gives every value to

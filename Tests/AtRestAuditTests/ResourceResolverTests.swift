@@ -1,4 +1,5 @@
 import AtRestAudit
+import AtRestEncryption
 import Testing
 
 @Suite struct ResourceResolverTests {

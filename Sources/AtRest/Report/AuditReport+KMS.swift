@@ -23,7 +23,7 @@ extension AuditReport {
                       undecryptable: id.undecryptable, calls: calls[AuditSummary.KMSKey(provider: id.provider, keyID: id.keyID)])
         }
         // v1 values carry no key ID: one row per provider.
-        for (key, counts) in result.summary.kmsValues(version: KMSConfiguration.APIVersion.v1.rawValue) {
+        for (key, counts) in result.summary.kmsValues(version: .v1) {
             rows.append(KMSKeyRow(provider: key.provider, keyID: nil, current: nil, entries: counts.entries,
                                   undecryptable: counts.undecryptable, calls: calls[key]))
         }

@@ -88,12 +88,12 @@ public struct AuditReport: Sendable {
         var object: [String: JSONValue] = [
             "key": .string(entry.key), "group": .string(entry.group), "resource": .string(entry.resource),
             "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
-            "storage": .string(entry.storage), "provider": .string(entry.provider),
-            "keyName": entry.keyName.map(JSONValue.string) ?? .null,
-            "verdict": .string(entry.verdict.rawValue), "reason": .string(entry.reason),
+            "storage": .string(entry.storedAs.storageName), "provider": .string(entry.storedAs.providerName),
+            "keyName": entry.storedAs.keyName.map(JSONValue.string) ?? .null,
+            "verdict": .string(entry.verdict.rawValue), "reason": .string(entry.reasonText),
         ]
-        if let version = entry.kmsVersion { object["kmsVersion"] = .string(version) }
-        if let keyID = entry.kmsKeyID { object["kmsKeyID"] = .string(keyID) }
+        if let version = entry.storedAs.kmsVersionName { object["kmsVersion"] = .string(version) }
+        if let keyID = entry.storedAs.keyID { object["kmsKeyID"] = .string(keyID) }
         return JSONValue.object(object).serialized()
     }
 
@@ -119,10 +119,10 @@ public struct AuditReport: Sendable {
             .object(["resource": .string(name), "verdicts": verdicts(s.byResource[name] ?? [:])])
         }
         let storage = s.byStorage.keys.sorted().map { key -> JSONValue in
-            var object: [String: JSONValue] = ["storage": .string(key.storage), "provider": .string(key.provider),
+            var object: [String: JSONValue] = ["storage": .string(key.storageName), "provider": .string(key.providerName),
                                                "keyName": key.keyName.map(JSONValue.string) ?? .null,
                                                "verdicts": verdicts(s.byStorage[key] ?? [:])]
-            if let version = key.kmsVersion { object["kmsVersion"] = .string(version) }
+            if let version = key.kmsVersionName { object["kmsVersion"] = .string(version) }
             return .object(object)
         }
         let r = result.readiness
@@ -134,7 +134,7 @@ public struct AuditReport: Sendable {
                 "examples": .array(r.identityRemovalExamples.map(JSONValue.string)),
             ]),
             "keyRemoval": .array(r.keys.map {
-                .object(["provider": .string($0.provider), "keyName": .string($0.keyName),
+                .object(["provider": .string($0.format.provider), "keyName": .string($0.keyName),
                          "entriesStillUsingIt": .int($0.entries),
                          "undecryptableWithItsName": .int($0.unreadable), "safe": .bool($0.canRemove)])
             }),
@@ -154,7 +154,7 @@ public struct AuditReport: Sendable {
             "resources": .array(resources),
             "storage": .array(storage),
             "readiness": readiness,
-            "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reason)]) }),
+            "undecryptable": .array(s.undecryptable.map { .object(["key": .string($0.key), "reason": .string($0.reasonText)]) }),
             // The list holds at most `AuditSummary.findingLimit` (the smallest keys); jsonl lists every entry.
             "undecryptableNotListed": .int((s.byVerdict[.undecryptable] ?? 0) - s.undecryptable.count),
         ]
@@ -170,11 +170,11 @@ public struct AuditReport: Sendable {
             "plaintextCopies": .int(history.plaintextCopies),
             "oldKeyCopies": .int(history.oldKeyCopies),
             "keys": .array(history.keys.map { key in
-                .object(["key": .string(key.key), "resource": .string(key.resource), "now": .string(key.now),
+                .object(["key": .string(key.key), "resource": .string(key.resource), "now": .string(StoredAs.nowText(key.now)),
                          "revisions": .array(key.revisions.map { finding in
                              var members: [String: JSONValue] = [
                                  "revision": .int(Int(finding.revision)), "sub": .int(Int(finding.sub)),
-                                 "storedAs": .string(finding.storedAs), "verdict": .string(finding.verdict.rawValue)]
+                                 "storedAs": .string(finding.storedAs.revisionText), "verdict": .string(finding.verdict.rawValue)]
                              if history.kine {
                                  members["storedIn"] = .array(finding.locations.sorted().map {
                                      .object(["row": .int(Int($0.row)), "column": .string($0.column.rawValue)])
@@ -220,11 +220,11 @@ public struct AuditReport: Sendable {
         }
         for key in history.keys.prefix(textListLimit) {
             let revisions = key.revisions.map { finding in
-                guard history.kine else { return "\(finding.revision) \(finding.storedAs)" }
+                guard history.kine else { return "\(finding.revision) \(finding.storedAs.revisionText)" }
                 let places = finding.locations.sorted().map { "\($0.column.rawValue) of row \($0.row)" }.joined(separator: ", ")
-                return "\(finding.revision) \(finding.storedAs) (in \(places))"
+                return "\(finding.revision) \(finding.storedAs.revisionText) (in \(places))"
             }.joined(separator: ", ")
-            out += "  \(key.key.terminal) (now \(key.now.terminal)): \(revisions.terminal)\n"
+            out += "  \(key.key.terminal) (now \(StoredAs.nowText(key.now).terminal)): \(revisions.terminal)\n"
         }
         if history.keys.count > textListLimit {
             out += "  ... and \(Human.count(history.keys.count - textListLimit)) more keys (--output json lists them all)\n"
@@ -268,7 +268,7 @@ public struct AuditReport: Sendable {
             out += "\nUndecryptable (the apiserver cannot read these)\n"
             let listed = s.undecryptable.prefix(Self.textListLimit)
             for entry in listed {
-                out += "  \(entry.key.terminal): \(entry.reason.terminal)\n"
+                out += "  \(entry.key.terminal): \(entry.reasonText.terminal)\n"
             }
             if undecryptable > listed.count {
                 out += "  ... and \(Human.count(undecryptable - listed.count)) more (--output jsonl lists every entry)\n"

@@ -92,7 +92,7 @@ public struct PlanReport: Sendable {
         .object(["key": .string(entry.key), "resource": .string(entry.resource),
                  "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
                  "from": .string(entry.transition.from.rawValue), "to": .string(entry.transition.to.rawValue),
-                 "reason": .string(entry.reason)])
+                 "reason": .string(entry.reasonText)])
     }
 
     /// One versioned document, sorted keys, no timestamps: identical from run to run.
@@ -177,7 +177,7 @@ public struct PlanReport: Sendable {
         if !a.breaking.isEmpty {
             out += "\nWould break (readable today, undecryptable after the change)\n"
             for entry in a.breaking.prefix(limit) {
-                out += "  \(entry.key.terminal): \(entry.transition): \(entry.reason.terminal)\n"
+                out += "  \(entry.key.terminal): \(entry.transition): \(entry.reasonText.terminal)\n"
             }
             let shown = min(limit, a.breaking.count)
             if a.breakingCount > shown {
@@ -200,7 +200,7 @@ public struct PlanReport: Sendable {
                     out += "    (listed above)\n"
                     continue
                 }
-                for entry in t.examples.prefix(limit) { out += "    \(entry.key.terminal): \(entry.reason.terminal)\n" }
+                for entry in t.examples.prefix(limit) { out += "    \(entry.key.terminal): \(entry.reasonText.terminal)\n" }
                 if t.entries > min(limit, t.examples.count) {
                     out += "    ... and \(Human.count(t.entries - min(limit, t.examples.count))) more\n"
                 }
@@ -242,7 +242,7 @@ public struct PlanReport: Sendable {
         if !a.breaking.isEmpty {
             out += "## Would break\n\n| key | from → to | reason |\n|---|---|---|\n"
             for entry in a.breaking.prefix(limit) {
-                out += "| \(code(entry.key)) | \(entry.transition.from.rawValue) → \(entry.transition.to.rawValue) | \(cell(entry.reason)) |\n"
+                out += "| \(code(entry.key)) | \(entry.transition.from.rawValue) → \(entry.transition.to.rawValue) | \(cell(entry.reasonText)) |\n"
             }
             let shown = min(limit, a.breaking.count)
             if a.breakingCount > shown {
@@ -352,7 +352,7 @@ public struct HostComparisonReport: Sendable {
                     .object(["key": .string(entry.key), "resource": .string(entry.resource),
                              "namespace": entry.namespace.map(JSONValue.string) ?? .null, "name": .string(entry.name),
                              "unreadableBy": .array(entry.unreadableBy.keys.sorted().map {
-                                 .object(["host": .string($0), "reason": .string(entry.unreadableBy[$0] ?? "")])
+                                 .object(["host": .string($0), "reason": .string(entry.unreadableBy[$0]?.text ?? "")])
                              })])
                 }),
             ])
@@ -381,7 +381,7 @@ public struct HostComparisonReport: Sendable {
                         + "that another host reads (\(countsText(data.unreadableByHost[host] ?? [:])))\n"
                 }
                 for entry in data.inconsistent.prefix(limit) {
-                    let reasons = entry.unreadableBy.keys.sorted().map { "\($0.terminal): \((entry.unreadableBy[$0] ?? "").terminal)" }
+                    let reasons = entry.unreadableBy.keys.sorted().map { "\($0.terminal): \((entry.unreadableBy[$0]?.text ?? "").terminal)" }
                     out += "    \(entry.key.terminal): unreadable on \(reasons.joined(separator: "; "))\n"
                 }
                 let shown = min(limit, data.inconsistent.count)
@@ -417,7 +417,7 @@ public struct HostComparisonReport: Sendable {
             if !data.inconsistent.isEmpty {
                 out += "\n| key | unreadable on |\n|---|---|\n"
                 for entry in data.inconsistent.prefix(limit) {
-                    out += "| \(code(entry.key)) | \(cell(entry.unreadableBy.keys.sorted().map { "\($0): \(entry.unreadableBy[$0] ?? "")" }.joined(separator: "; "))) |\n"
+                    out += "| \(code(entry.key)) | \(cell(entry.unreadableBy.keys.sorted().map { "\($0): \(entry.unreadableBy[$0]?.text ?? "")" }.joined(separator: "; "))) |\n"
                 }
                 let shown = min(limit, data.inconsistent.count)
                 if data.inconsistentCount > shown {

@@ -81,7 +81,7 @@ public struct StatsReport: Sendable, Encodable {
         out += "\n"
         var classes = TextTable([("STORED AS", .left), ("KEYS", .right), ("BYTES", .right)])
         for entry in inv.storageClasses {
-            classes.add([entry.label.summary, Human.count(entry.keys), Human.bytes(entry.bytes)])
+            classes.add([entry.storedAs.summary, Human.count(entry.keys), Human.bytes(entry.bytes)])
         }
         out += classes.render(wide: wide)
         out += "\nBy resource\n"

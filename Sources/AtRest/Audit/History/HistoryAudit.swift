@@ -29,8 +29,8 @@ public struct HistoryAudit: Sendable, Hashable {
     public struct KeyHistory: Sendable, Hashable {
         public var key: String
         public var resource: String
-        /// How the key is stored now (`aesgcm key1`, `plaintext`), or `deleted`.
-        public var now: String
+        /// How the key is stored now; `nil` once it is deleted.
+        public var now: StoredAs?
         public var revisions: [RevisionFinding]
     }
 
@@ -38,8 +38,8 @@ public struct HistoryAudit: Sendable, Hashable {
     public struct RevisionFinding: Sendable, Hashable {
         public var revision: Int64
         public var sub: Int64
-        /// `plaintext`, or the provider and key name (`aescbc key0`).
-        public var storedAs: String
+        /// Plaintext, or the provider and key name (no KMS key ID).
+        public var storedAs: StoredAs
         public var verdict: Verdict
         /// kine: every row and column holding this revision's bytes; empty for etcd.
         public var locations: [StoredCopy] = []
@@ -105,8 +105,8 @@ public struct HistoryAudit: Sendable, Hashable {
             let live = try index.entry(forKey: Array(revision.entry.key))
             // The live revision itself is the normal audit's business.
             if let live, live.modRevision == revision.revision.main { return true }
-            if audit.storage == "plaintext" { plaintext += 1 } else { oldKey += 1 }
-            let storedAs = audit.storage == "plaintext" ? "plaintext" : [audit.provider, audit.kmsVersion, audit.keyName].compactMap { $0 }.joined(separator: " ")
+            if audit.storedAs.isPlaintext { plaintext += 1 } else { oldKey += 1 }
+            let storedAs = audit.storedAs.ignoringKeyID
             var history = byKey[audit.key] ?? KeyHistory(key: audit.key, resource: audit.groupResource.description,
                                                         now: Self.describe(live), revisions: [])
             var finding = RevisionFinding(revision: revision.revision.main, sub: kine ? 0 : revision.revision.sub,
@@ -128,9 +128,7 @@ public struct HistoryAudit: Sendable, Hashable {
         keys = byKey.values.sorted { $0.key < $1.key }
     }
 
-    private static func describe(_ live: KeyValue?) -> String {
-        guard let live else { return "deleted" }
-        let label = StorageLabel(StorageClassifier.classify(live.value))
-        return label.storage == "plaintext" ? "plaintext" : label.summary
+    private static func describe(_ live: KeyValue?) -> StoredAs? {
+        live.map { StoredAs(StorageClassifier.classify($0.value)).ignoringEncoding }
     }
 }

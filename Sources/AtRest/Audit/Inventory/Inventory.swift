@@ -8,7 +8,7 @@ import AtRestIndex
 /// once: outside the prefix, or under it as an object, an exempt key, or an
 /// unrecognized one; entries under the prefix also by storage class, resource,
 /// and provider/key.
-public struct Inventory: Sendable, Codable, Hashable {
+public struct Inventory: Sendable, Encodable, Hashable {
     public var etcdPrefix: String
     public var totals = Totals()
     /// Storage classes of the keys under the prefix, sorted.
@@ -30,10 +30,37 @@ public struct Inventory: Sendable, Codable, Hashable {
         public var encrypted = 0
     }
 
-    public struct StorageCount: Sendable, Codable, Hashable {
-        public var label: StorageLabel
+    public struct StorageCount: Sendable, Encodable, Hashable {
+        public var storedAs: StoredAs
         public var keys: Int
         public var bytes: UInt64
+
+        private enum CodingKeys: String, CodingKey { case label, keys, bytes }
+        private enum LabelKeys: String, CodingKey { case storage, kind, kmsVersion, keyName, keyID, unknownProvider }
+
+        /// The stats JSON schema: `label` is `storage` (`plaintext`, `encrypted`), `kind` (the
+        /// encoding or the provider), `kmsVersion`, `keyName`, `keyID` and `unknownProvider`.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(keys, forKey: .keys)
+            try container.encode(bytes, forKey: .bytes)
+            var label = container.nestedContainer(keyedBy: LabelKeys.self, forKey: .label)
+            switch storedAs {
+            case .plaintext(let encoding):
+                try label.encode("plaintext", forKey: .storage)
+                try label.encode((encoding ?? .other).rawValue, forKey: .kind)
+            case .encrypted(let format, let keyName, let keyID):
+                try label.encode("encrypted", forKey: .storage)
+                try label.encode(format.provider, forKey: .kind)
+                if case .kms(let version) = format { try label.encode(version.rawValue, forKey: .kmsVersion) }
+                try label.encodeIfPresent(keyName, forKey: .keyName)
+                try label.encodeIfPresent(keyID, forKey: .keyID)
+            case .unknownProvider(let provider):
+                try label.encode("encrypted", forKey: .storage)
+                try label.encode(provider, forKey: .kind)
+            }
+            try label.encode(storedAs.isUnknownProvider, forKey: .unknownProvider)
+        }
     }
 
     public struct ResourceCount: Sendable, Codable, Hashable {
@@ -49,7 +76,7 @@ public struct Inventory: Sendable, Codable, Hashable {
     /// Counts the live entries of `index`.
     public init(index: Index, resolver: ResourceResolver) throws {
         etcdPrefix = String(decoding: resolver.prefix, as: UTF8.self)
-        var classes: [StorageLabel: (keys: Int, bytes: UInt64)] = [:]
+        var classes: [StoredAs: (keys: Int, bytes: UInt64)] = [:]
         var resources: [String: ResourceCount] = [:]
         var totals = Totals()
         try index.forEachLive { entry in
@@ -62,10 +89,10 @@ public struct Inventory: Sendable, Codable, Hashable {
                 return true
             }
             totals.underPrefix += 1
-            let label = StorageLabel(StorageClassifier.classify(entry.value))
-            classes[label, default: (0, 0)].keys += 1
-            classes[label, default: (0, 0)].bytes += size
-            let isEncrypted = label.storage == "encrypted"
+            let storedAs = StoredAs(StorageClassifier.classify(entry.value))
+            classes[storedAs, default: (0, 0)].keys += 1
+            classes[storedAs, default: (0, 0)].bytes += size
+            let isEncrypted = !storedAs.isPlaintext
             if isEncrypted { totals.encrypted += 1 } else { totals.plaintext += 1 }
 
             let name: String
@@ -88,8 +115,8 @@ public struct Inventory: Sendable, Codable, Hashable {
             return true
         }
         self.totals = totals
-        storageClasses = classes.map { StorageCount(label: $0.key, keys: $0.value.keys, bytes: $0.value.bytes) }
-            .sorted { $0.label < $1.label }
+        storageClasses = classes.map { StorageCount(storedAs: $0.key, keys: $0.value.keys, bytes: $0.value.bytes) }
+            .sorted { $0.storedAs < $1.storedAs }
         self.resources = resources.values.sorted { $0.resource < $1.resource }
     }
 }

@@ -53,11 +53,9 @@ public struct KeyUsage: Sendable, Hashable {
     public init(index: Index, configuration: EncryptionConfiguration? = nil) throws {
         var configuredPrefixes: [(provider: KeyedProvider, name: String, prefix: [UInt8])] = []
         for rule in configuration?.rules ?? [] {
-            for provider in rule.providers {
-                guard let keyed = KeyedProvider(rawValue: provider.typeName) else { continue }
-                for key in provider.keys {
-                    configuredPrefixes.append((keyed, key.name, Array("k8s:enc:\(keyed.rawValue):v1:\(key.name):".utf8)))
-                }
+            for element in ReadOrder(rule.providers).elements {
+                guard case .keyed(let keyed)? = element.format, let name = element.name else { continue }
+                configuredPrefixes.append((keyed, name, element.prefix))
             }
         }
         configuredPrefixes.sort { $0.prefix.count > $1.prefix.count }

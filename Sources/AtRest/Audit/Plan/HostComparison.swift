@@ -51,7 +51,7 @@ public struct HostDataEntry: Sendable, Hashable {
     public var namespace: String?
     public var name: String
     /// Host → why it cannot read the entry, for every host that cannot.
-    public var unreadableBy: [String: String]
+    public var unreadableBy: [String: ReadFailure]
 }
 
 /// The data half of `--compare`: every entry under every host's configuration.
@@ -103,7 +103,7 @@ public struct HostComparison: Sendable {
         for host in hosts {
             for rule in host.configuration.rules {
                 for string in rule.resources {
-                    let parsed = Self.parse(string)
+                    let parsed = GroupResource(parsing: string)
                     probes[parsed] = parsed.group.isEmpty && parsed.resource == "*" ? "*." : parsed.description
                 }
             }
@@ -168,8 +168,8 @@ public struct HostComparison: Sendable {
             let groupResource = GroupResource(group: first.group, resource: first.resource)
             let resource = groupResource.description
             if first.verdict != .exempt { resources.insert(groupResource) }
-            var unreadable: [String: String] = [:]
-            for (host, audit) in zip(hosts, audits) where audit.verdict == .undecryptable { unreadable[host.name] = audit.reason }
+            var unreadable: [String: ReadFailure] = [:]
+            for (host, audit) in zip(hosts, audits) where audit.verdict == .undecryptable { unreadable[host.name] = audit.failure }
             if unreadable.isEmpty { return }
             if unreadable.count == hosts.count {
                 check.unreadableEverywhere[resource, default: 0] += 1
@@ -189,57 +189,18 @@ public struct HostComparison: Sendable {
         }
     }
 
-    /// `schema.ParseGroupResource`: split at the first `.`.
-    static func parse(_ string: String) -> GroupResource {
-        guard let dot = string.firstIndex(of: ".") else { return GroupResource(group: "", resource: string) }
-        return GroupResource(group: String(string[string.index(after: dot)...]), resource: String(string[..<dot]))
-    }
-
     /// One resource's providers flattened as the read loop sees them: one element per key.
     struct ReadList {
         let elements: [ReadElement]
         init(_ providers: [ProviderConfiguration]) {
-            var elements: [ReadElement] = []
-            for provider in providers {
-                switch provider {
-                case .identity: elements.append(ReadElement(type: "identity", name: nil, secret: nil, kmsVersion: nil))
-                case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
-                    elements += keys.map { ReadElement(type: provider.typeName, name: $0.name, secret: $0.secret, kmsVersion: nil) }
-                case .kms(let kms):
-                    elements.append(ReadElement(type: "kms", name: kms.name, secret: nil, kmsVersion: kms.apiVersion.rawValue))
-                }
-            }
-            self.elements = elements
+            elements = ReadOrder(providers).elements
         }
         /// The first provider's first key: what this host writes.
         var writer: ReadElement { elements[0] }
         func reads(_ element: ReadElement) -> Bool { elements.contains { $0.same(as: element) } }
     }
 
-    struct ReadElement {
-        let type: String
-        let name: String?
-        let secret: SecretBytes?
-        let kmsVersion: String?
-
-        /// Same provider type, key name (KMS: provider name and API version) and secret bytes.
-        func same(as other: ReadElement) -> Bool {
-            guard type == other.type, name == other.name, kmsVersion == other.kmsVersion else { return false }
-            switch (secret, other.secret) {
-            case (nil, nil): return true
-            case (let a?, let b?): return a.hasSameBytes(as: b)
-            default: return false
-            }
-        }
-
-        var label: String {
-            switch type {
-            case "identity": "identity"
-            case "kms": "kms \(kmsVersion ?? "") provider \"\(name ?? "")\""
-            default: "\(type) key \"\(name ?? "")\""
-            }
-        }
-    }
+    typealias ReadElement = ReadOrder.Element
 
     /// Compares two hosts' lists for one resource, in both directions.
     static func compare(_ a: ReadList, _ aName: String, _ b: ReadList, _ bName: String,
@@ -266,10 +227,9 @@ public struct HostComparison: Sendable {
             for element in list.elements.dropFirst() where !other.reads(element) {
                 // The other host writes under this name with other bytes, and this host cannot
                 // read that: the unsafe finding already names the key.
-                if element.type == other.writer.type && element.name == other.writer.name && !list.reads(other.writer) { continue }
-                if element.secret != nil, other.elements.contains(where: { $0.type == element.type && $0.name == element.name }) {
-                    let key = "\(element.type)/\(element.name ?? "")"
-                    if reportedSecretMismatch.insert(key).inserted {
+                if element.sameProvider(as: other.writer) && element.name == other.writer.name && !list.reads(other.writer) { continue }
+                if element.secret != nil, other.elements.contains(where: { $0.sameProvider(as: element) && $0.name == element.name }) {
+                    if reportedSecretMismatch.insert(element.label).inserted {
                         add(.note, aName, bName,
                             "\(element.label) has different secret bytes on \(aName) and \(bName): values written with either copy "
                             + "are readable only by the host that has it")
@@ -278,7 +238,7 @@ public struct HostComparison: Sendable {
                 }
                 add(.note, name, otherName,
                     "\(name) also lists \(element.label) for reading, \(otherName) does not: "
-                    + (element.type == "identity" ? "plaintext entries" : "entries stored with it") + " are readable only by \(name)")
+                    + (element.isIdentity ? "plaintext entries" : "entries stored with it") + " are readable only by \(name)")
             }
         }
         if findings.isEmpty {
@@ -291,19 +251,50 @@ public struct HostComparison: Sendable {
 
     /// Why `reader` cannot read values written by `element`.
     static func why(_ reader: ReadList, cannotRead element: ReadElement) -> String {
-        switch element.type {
-        case "identity":
+        switch element.format {
+        case nil:
             return "its list has no identity provider, so plaintext is unreadable there"
-        case "kms":
-            if let other = reader.elements.first(where: { $0.type == "kms" && $0.name == element.name }) {
-                return "it lists kms provider \"\(element.name ?? "")\" with API version \(other.kmsVersion ?? ""), not \(element.kmsVersion ?? "")"
+        case .kms(let version)?:
+            if let other = reader.elements.first(where: { $0.sameProvider(as: element) && $0.name == element.name }),
+               case .kms(let otherVersion)? = other.format {
+                return "it lists kms provider \"\(element.name ?? "")\" with API version \(otherVersion.rawValue), not \(version.rawValue)"
             }
             return "it does not list kms provider \"\(element.name ?? "")\""
-        default:
-            if reader.elements.contains(where: { $0.type == element.type && $0.name == element.name }) {
+        case .keyed?:
+            if reader.elements.contains(where: { $0.sameProvider(as: element) && $0.name == element.name }) {
                 return "its \(element.label) has different secret bytes"
             }
             return "it does not list \(element.label)"
+        }
+    }
+}
+
+extension ReadOrder.Element {
+    /// Same provider, key name (KMS: provider name and API version) and secret bytes.
+    func same(as other: ReadOrder.Element) -> Bool {
+        guard format == other.format, name == other.name else { return false }
+        switch (secret, other.secret) {
+        case (nil, nil): return true
+        case (let a?, let b?): return a.hasSameBytes(as: b)
+        default: return false
+        }
+    }
+
+    /// Whether both are identity, both KMS, or both the same keyed provider.
+    func sameProvider(as other: ReadOrder.Element) -> Bool {
+        switch (format, other.format) {
+        case (nil, nil), (.kms?, .kms?): return true
+        case (.keyed(let a)?, .keyed(let b)?): return a == b
+        default: return false
+        }
+    }
+
+    /// `identity`, `aesgcm key "key1"`, `kms v2 provider "vault"`, as findings name it.
+    var label: String {
+        switch format {
+        case nil: "identity"
+        case .kms(let version)?: "kms \(version.rawValue) provider \"\(name ?? "")\""
+        case .keyed(let provider)?: "\(provider.rawValue) key \"\(name ?? "")\""
         }
     }
 }

@@ -10,8 +10,10 @@ public struct PlanEntry: Sendable, Hashable {
     public var namespace: String?
     public var name: String
     public var transition: VerdictTransition
-    /// Why the proposed configuration gives it its verdict (provider and key names, never key material).
+    /// Why the proposed configuration gives it its verdict (provider and key names, never key
+    /// material), unless it is `undecryptable`: then `failure` says why.
     public var reason: String
+    public var failure: ReadFailure? = nil
 }
 
 /// Per (from → to) pair: how many entries, per resource, and the first few by key.
@@ -144,7 +146,7 @@ public struct PlanAnalyzer {
                 return
             }
             let entry = PlanEntry(key: after.key, resource: resource, namespace: after.namespace, name: after.name,
-                                  transition: transition, reason: after.reason)
+                                  transition: transition, reason: after.reason, failure: after.failure)
             var summary = transitions[transition] ?? TransitionSummary(transition: transition, entries: 0, byResource: [:], examples: [])
             summary.entries += 1
             summary.byResource[resource, default: 0] += 1

@@ -1,3 +1,5 @@
+import AtRestEncryption
+
 /// The built-in resources' etcd key prefixes.
 ///
 /// Source: `test/integration/etcd/data.go` in kubernetes/kubernetes (the

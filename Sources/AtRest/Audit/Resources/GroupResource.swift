@@ -1,21 +1,4 @@
-/// A Kubernetes group and resource, as an EncryptionConfiguration names it:
-/// `secrets` (core group), `deployments.apps`, `widgets.example.com`.
-public struct GroupResource: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
-    /// The API group; empty for the core group.
-    public var group: String
-    /// The lower-case plural resource name.
-    public var resource: String
-
-    public init(group: String, resource: String) {
-        self.group = group
-        self.resource = resource
-    }
-
-    /// `resource.group`, or `resource` for the core group (the apiserver's `GroupResource.String()`).
-    public var description: String { group.isEmpty ? resource : "\(resource).\(group)" }
-
-    public static func < (a: GroupResource, b: GroupResource) -> Bool { a.description < b.description }
-}
+import AtRestEncryption
 
 /// Whether objects of a resource live in a namespace.
 public enum ResourceScope: String, Sendable, Hashable, Codable {

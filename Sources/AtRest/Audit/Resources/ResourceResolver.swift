@@ -1,4 +1,5 @@
 import AtRestDump
+import AtRestEncryption
 import Foundation
 
 /// Resolves etcd keys to the objects they store, for one etcd prefix.

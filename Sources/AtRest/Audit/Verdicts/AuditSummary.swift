@@ -11,7 +11,7 @@ public struct AuditSummary: Sendable, Hashable {
     /// Per resource (`secrets`, `deployments.apps`), per verdict.
     public var byResource: [String: [Verdict: Int]] = [:]
     /// Per stored provider and key, per verdict.
-    public var byStorage: [StorageKey: [Verdict: Int]] = [:]
+    public var byStorage: [StoredAs: [Verdict: Int]] = [:]
     /// Per resource and namespace (`nil` for cluster-scoped), per verdict: what a rewrite must touch.
     public var byNamespace: [ResourceNamespace: [Verdict: Int]] = [:]
     /// Per resource and stored provider/key (KMS v2: key ID), per verdict: the finest grain, for metrics.
@@ -62,32 +62,21 @@ public struct AuditSummary: Sendable, Hashable {
     /// A resource and how its entries are stored.
     public struct ResourceStorage: Sendable, Hashable, Comparable {
         public var resource: String
-        public var storage: StorageKey
+        public var storage: StoredAs
 
         public static func < (a: ResourceStorage, b: ResourceStorage) -> Bool { (a.resource, a.storage) < (b.resource, b.storage) }
     }
 
-    /// A stored provider/key combination.
-    public struct StorageKey: Sendable, Hashable, Comparable {
-        public var storage: String
-        public var provider: String
-        public var keyName: String?
-        public var kmsVersion: String?
-        /// KMS v2 only: the key ID of the EncryptedObject.
-        public var kmsKeyID: String?
-
-        public static func < (a: StorageKey, b: StorageKey) -> Bool {
-            (a.storage, a.provider, a.kmsVersion ?? "", a.keyName ?? "", a.kmsKeyID ?? "")
-                < (b.storage, b.provider, b.kmsVersion ?? "", b.keyName ?? "", b.kmsKeyID ?? "")
-        }
-    }
-
     /// A key of the configuration, named as the operator would remove it.
     public struct ConfiguredKey: Sendable, Hashable, Comparable {
-        public var provider: String
+        /// The provider (KMS: with its API version).
+        public var format: EnvelopeFormat
+        /// The key's name; KMS: the provider's name.
         public var keyName: String
 
-        public static func < (a: ConfiguredKey, b: ConfiguredKey) -> Bool { (a.provider, a.keyName) < (b.provider, b.keyName) }
+        public static func < (a: ConfiguredKey, b: ConfiguredKey) -> Bool {
+            (a.format.provider, a.keyName, a.format.version) < (b.format.provider, b.keyName, b.format.version)
+        }
     }
 
     /// A KMS provider and, for v2, the key ID its values are stored under.
@@ -106,12 +95,12 @@ public struct AuditSummary: Sendable, Hashable {
     /// The KMS values of one API version (`v1`, `v2`) per provider and key ID: how many
     /// are not undecryptable (a provider reads them, or they are unverifiable), and how
     /// many are undecryptable.
-    public func kmsValues(version: String) -> [KMSKey: (entries: Int, undecryptable: Int)] {
+    public func kmsValues(version: KMSConfiguration.APIVersion) -> [KMSKey: (entries: Int, undecryptable: Int)] {
         var values: [KMSKey: (entries: Int, undecryptable: Int)] = [:]
-        for (storage, verdicts) in byStorage where storage.provider == "kms" && storage.kmsVersion == version {
+        for (storage, verdicts) in byStorage where storage.format == .kms(version) {
             guard let provider = storage.keyName else { continue }
             let undecryptable = verdicts[.undecryptable] ?? 0
-            let key = KMSKey(provider: provider, keyID: storage.kmsKeyID)
+            let key = KMSKey(provider: provider, keyID: storage.keyID)
             values[key, default: (0, 0)].entries += verdicts.values.reduce(0, +) - undecryptable
             values[key, default: (0, 0)].undecryptable += undecryptable
         }
@@ -142,7 +131,7 @@ public struct AuditSummary: Sendable, Hashable {
     /// What the tables count an entry under, besides its resource and namespace.
     fileprivate struct Cell: Sendable, Hashable {
         var verdict: Verdict
-        var storage: StorageKey
+        var storage: StoredAs
         var readBy: EntryAudit.ReadPosition?
         var claimedBy: EntryAudit.ReadPosition?
         var identityIsAFallback: Bool
@@ -204,8 +193,7 @@ public struct AuditSummary: Sendable, Hashable {
     mutating func add(_ entry: EntryAudit, key: UnsafeRawBufferPointer? = nil, identityIsAFallback: Bool, count: Int = 1) {
         audited += count
         let cell = Cell(verdict: entry.verdict,
-                        storage: StorageKey(storage: entry.storage, provider: entry.provider, keyName: entry.keyName,
-                                            kmsVersion: entry.kmsVersion, kmsKeyID: entry.kmsKeyID),
+                        storage: entry.storedAs,
                         readBy: entry.readBy, claimedBy: entry.claimedBy, identityIsAFallback: identityIsAFallback)
         if run?.matches(entry) != true {
             flush()
@@ -301,13 +289,13 @@ public struct AuditSummary: Sendable, Hashable {
             byStorage[cell.storage, default: [:]][verdict, default: 0] += count
             byNamespace[ResourceNamespace(resource: resource, namespace: current.namespace), default: [:]][verdict, default: 0] += count
             byResourceAndStorage[ResourceStorage(resource: resource, storage: cell.storage), default: [:]][verdict, default: 0] += count
-            if let claimed = cell.claimedBy, let keyName = claimed.keyName {
-                claimedByKey[ConfiguredKey(provider: claimed.providerType, keyName: keyName), default: 0] += count
+            if let claimed = cell.claimedBy, let format = claimed.format, let keyName = claimed.keyName {
+                claimedByKey[ConfiguredKey(format: format, keyName: keyName), default: 0] += count
             }
             guard let readBy = cell.readBy else { continue }
             if readBy.isIdentity && cell.identityIsAFallback { readByIdentity[resource, default: 0] += count }
-            if let keyName = readBy.keyName, !readBy.isIdentity {
-                readByKey[ConfiguredKey(provider: readBy.providerType, keyName: keyName), default: 0] += count
+            if let format = readBy.format, let keyName = readBy.keyName {
+                readByKey[ConfiguredKey(format: format, keyName: keyName), default: 0] += count
             }
         }
     }

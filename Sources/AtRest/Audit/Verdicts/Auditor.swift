@@ -134,7 +134,9 @@ public struct Readiness: Sendable, Hashable {
 
     /// Whether a configured key can be removed now.
     public struct KeyRemoval: Sendable, Hashable {
-        public var provider: String
+        /// The provider (KMS: with its API version).
+        public var format: EnvelopeFormat
+        /// The key's name; KMS: the provider's name.
         public var keyName: String
         /// Entries that still need it (read by it today).
         public var entries: Int
@@ -154,17 +156,18 @@ public struct Readiness: Sendable, Hashable {
         var writers = Set<AuditSummary.ConfiguredKey>()
         for rule in configuration.rules {
             for (providerIndex, provider) in rule.providers.enumerated() {
+                guard let format = EnvelopeFormat(provider) else { continue }
                 // A KMS provider is one "key", named by the provider name.
                 var names = provider.keys.map(\.name)
                 if case .kms(let kms) = provider { names = [kms.name] }
                 for (keyIndex, name) in names.enumerated() {
-                    let configured = AuditSummary.ConfiguredKey(provider: provider.typeName, keyName: name)
+                    let configured = AuditSummary.ConfiguredKey(format: format, keyName: name)
                     if providerIndex == 0 && keyIndex == 0 { writers.insert(configured) } else { candidates.insert(configured) }
                 }
             }
         }
         keys = candidates.subtracting(writers).sorted().map { key in
-            KeyRemoval(provider: key.provider, keyName: key.keyName, entries: summary.readByKey[key] ?? 0,
+            KeyRemoval(format: key.format, keyName: key.keyName, entries: summary.readByKey[key] ?? 0,
                        unreadable: summary.claimedByKey[key] ?? 0)
         }
         kmsKeyIDs = Self.kmsKeyIDs(summary: summary, kms: kms)
@@ -177,7 +180,7 @@ public struct Readiness: Sendable, Hashable {
     static func kmsKeyIDs(summary: AuditSummary, kms: KMSSession?) -> [KMSKeyIDRetirement] {
         guard let kms else { return [] }
         // A v2 value without a key ID is not a valid EncryptedObject: it has no key to retire.
-        var counts = summary.kmsValues(version: KMSConfiguration.APIVersion.v2.rawValue).filter { $0.key.keyID != nil }
+        var counts = summary.kmsValues(version: .v2).filter { $0.key.keyID != nil }
         for (name, provider) in kms.providers where provider.apiVersion == .v2 {
             if let current = provider.currentKeyID, counts[AuditSummary.KMSKey(provider: name, keyID: current)] == nil {
                 counts[AuditSummary.KMSKey(provider: name, keyID: current)] = (0, 0)

@@ -10,23 +10,18 @@ public struct EntryAudit: Sendable, Hashable {
     /// `nil` for cluster-scoped resources.
     public var namespace: String?
     public var name: String
-    /// `plaintext` or `encrypted`.
-    public var storage: String
-    /// `identity` for plaintext; `aescbc`, `aesgcm`, `secretbox`, `kms`, or an unknown provider.
-    public var provider: String
-    /// The key name (KMS: the provider name); `nil` for plaintext.
-    public var keyName: String?
-    /// `v1` or `v2` for KMS.
-    public var kmsVersion: String?
-    /// KMS v2 key ID from the stored EncryptedObject.
-    public var kmsKeyID: String?
+    /// How the value is stored; plaintext without its encoding (identity reads any).
+    public var storedAs: StoredAs
     public var verdict: Verdict
+    /// Why it has its verdict, for every verdict but `undecryptable` (whose reason is `failure`).
     public var reason: String
     /// Which provider (index in the resource's provider list) and key read it, when one did.
     public var readBy: ReadPosition?
     /// When nothing read it: the configured key (or KMS provider) of its resource whose
     /// prefix it carries, that is, the key that failed to decrypt it.
     public var claimedBy: ReadPosition? = nil
+    /// Why nothing read it, when its verdict is `undecryptable`.
+    public var failure: ReadFailure? = nil
 
     /// The resource as an EncryptionConfiguration names it (`secrets`, `deployments.apps`).
     public var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
@@ -35,12 +30,15 @@ public struct EntryAudit: Sendable, Hashable {
     public struct ReadPosition: Sendable, Hashable {
         public var provider: Int
         public var key: Int
-        /// `identity`, `aescbc`, ...
-        public var providerType: String
+        /// What the provider writes; `nil` for identity.
+        public var format: EnvelopeFormat?
         /// The configured key name, for keyed providers; KMS: the provider name.
         public var keyName: String?
 
         /// Whether it is the `identity` provider (plaintext read as is).
-        public var isIdentity: Bool { providerType == ProviderConfiguration.identity.typeName }
+        public var isIdentity: Bool { format == nil }
+
+        /// The provider's field name in the configuration: `identity`, `aescbc`, ..., `kms`.
+        public var providerType: String { format?.provider ?? ProviderConfiguration.identity.typeName }
     }
 }

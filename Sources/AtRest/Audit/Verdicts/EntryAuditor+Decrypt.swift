@@ -16,7 +16,7 @@ public enum ReadOutcome: Sendable {
     /// A KMS provider of the rule claims it, and its plugin is not asked.
     case kms(readBy: EntryAudit.ReadPosition)
     /// No provider of the rule reads it; why, provider by provider.
-    case unreadable([String])
+    case unreadable(ReadFailure)
 }
 
 extension EntryAuditor {
@@ -43,10 +43,12 @@ extension EntryAuditor {
         case .kms(let index):
             return .kms(readBy: chain.entries[index].position)
         case .kmsRead(let index, _, let decrypted, _):
-            guard let decrypted else { return .unreadable(["the plugin's answer was not kept"]) }
+            guard let decrypted else {
+                return .unreadable(.attempts([ReadFailure.Attempt(position: chain.entries[index].position, reason: .kms("the plugin's answer was not kept"))]))
+            }
             return .decrypted(decrypted, readBy: chain.entries[index].position)
-        case .failed(let reasons):
-            return .unreadable(reasons)
+        case .failed(let failure):
+            return .unreadable(failure)
         }
     }
 }

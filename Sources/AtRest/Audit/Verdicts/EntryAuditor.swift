@@ -50,7 +50,7 @@ public final class EntryAuditor {
     func audit(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namingKey: Bool, kind: KeyKind,
                read: (chain: ProviderChain, outcome: ProviderChain.Outcome)? = nil) -> EntryAudit {
         var audit = EntryAudit(key: namingKey ? EscapedBytes.string(key) : "", group: "", resource: "", namespace: nil, name: "",
-                               storage: "", provider: "", keyName: nil, kmsVersion: nil, kmsKeyID: nil,
+                               storedAs: .plaintext(nil),
                                verdict: .undecryptable, reason: "", readBy: nil)
         let groupResource: GroupResource
         switch kind {
@@ -74,7 +74,7 @@ public final class EntryAuditor {
         case .read(let index, _):
             // Every value an entry reads is stored alike: no need to classify the bytes.
             let entry = chain.entries[index]
-            (audit.storage, audit.provider, audit.keyName) = entry.storedAs
+            audit.storedAs = entry.storedAs
             audit.readBy = entry.position
             (audit.verdict, audit.reason) = readVerdict(chain, index, of: groupResource)
         case .kms(let index):
@@ -84,15 +84,13 @@ public final class EntryAuditor {
             audit.verdict = .unverifiable
             audit.reason = "stored by KMS provider \"\(entry.keyName ?? "")\" listed at position \(entry.provider + 1); its plugin is not asked (--kms asks it)"
             // `--kms-key-id` says which key ID writes now, so staleness by key ID is known offline.
-            if let stored = audit.kmsKeyID, let name = entry.keyName, let current = kms?.providers[name]?.currentKeyID, stored != current {
+            if let stored = audit.storedAs.keyID, let name = entry.keyName, let current = kms?.providers[name]?.currentKeyID, stored != current {
                 audit.reason += "; stored under key ID \"\(stored)\", not the current \"\(current)\": stale once readable"
             }
         case .kmsRead(let index, let staleness, _, let keyID):
             let entry = chain.entries[index]
             // A value its provider read is stored as that provider writes: no need to classify its bytes.
-            (audit.storage, audit.provider, audit.keyName) = entry.storedAs
-            audit.kmsVersion = entry.kmsVersion
-            audit.kmsKeyID = keyID
+            audit.storedAs = entry.storedAs(keyID: keyID)
             audit.readBy = entry.position
             // Made once per key ID and staleness: every value alike gets the same string.
             (audit.verdict, audit.reason) = chain.kmsReadVerdict(index, keyID: keyID, staleness: staleness) {
@@ -104,16 +102,18 @@ public final class EntryAuditor {
                 if let why { return (.stale, "\(through); \(why)") }
                 return (.current, through)
             }
-        case .failed(let reasons):
+        case .failed(let failure):
             audit.setStorage(classifying: value)
             audit.verdict = .undecryptable
-            audit.reason = reasons.joined(separator: "; ")
+            audit.failure = failure
             // Key names may contain `:`, so the name read from the bytes alone (up to
             // the next `:`) can be short; the longest configured name whose prefix
             // matches is the one the value claims.
             if let claimed = chain.entries.filter({ !$0.isIdentity && !$0.prefix.isEmpty && ProviderChain.starts(value, with: $0.prefix) })
                 .max(by: { $0.prefix.count < $1.prefix.count }) {
-                audit.keyName = claimed.keyName
+                if case .encrypted(let format, _, let keyID) = audit.storedAs {
+                    audit.storedAs = .encrypted(format, keyName: claimed.keyName, keyID: keyID)
+                }
                 audit.claimedBy = claimed.position
             }
         }
@@ -151,10 +151,9 @@ public final class EntryAuditor {
     func readAudit(resource: Int, namespace: String?, chain: ProviderChain, index: Int) -> EntryAudit {
         let groupResource = resolver.builtinResources[resource]
         let entry = chain.entries[index]
-        let (storage, provider, keyName) = entry.storedAs
         let (verdict, reason) = readVerdict(chain, index, of: groupResource)
         return EntryAudit(key: "", group: groupResource.group, resource: groupResource.resource, namespace: namespace, name: "",
-                          storage: storage, provider: provider, keyName: keyName, kmsVersion: nil, kmsKeyID: nil,
+                          storedAs: entry.storedAs,
                           verdict: verdict, reason: reason, readBy: entry.position)
     }
 
@@ -178,12 +177,7 @@ public final class EntryAuditor {
 extension EntryAudit {
     /// How the value is stored, from its bytes (`StorageClassifier`).
     mutating func setStorage(classifying value: UnsafeRawBufferPointer) {
-        let label = StorageLabel(StorageClassifier.classify(value))
-        storage = label.storage
-        provider = label.storage == "plaintext" ? ProviderConfiguration.identity.typeName : label.kind
-        keyName = label.keyName
-        kmsVersion = label.kmsVersion
-        kmsKeyID = label.keyID
+        storedAs = StoredAs(StorageClassifier.classify(value)).ignoringEncoding
     }
 
     mutating func set(_ key: ResourceKey) {

@@ -3,10 +3,9 @@ import Foundation
 import AtRestEncryption
 
 /// A resource's providers as the apiserver builds them for reading
-/// (`pkg/server/options/encryptionconfig/config.go`): every provider in order,
-/// keyed providers expanded to one prefix per key
-/// (`k8s:enc:<provider>:v1:<keyName>:`), KMS as `k8s:enc:kms:v1|v2:<name>:`, and
-/// identity with the empty prefix. KMS values are read through the run's
+/// (`pkg/server/options/encryptionconfig/config.go`), in their `ReadOrder`: every
+/// provider in order, keyed providers expanded to one prefix per key, KMS as one,
+/// and identity with the empty prefix. KMS values are read through the run's
 /// `KMSSession` when it asks their plugin (`--kms`), and are unverifiable otherwise.
 ///
 /// Holds decryption contexts (OpenSSL state): not thread-safe, one per thread.
@@ -27,33 +26,36 @@ final class ProviderChain {
     final class Entry {
         let provider: Int
         let key: Int
-        let providerType: String
+        /// What the provider writes; `nil` for identity.
+        let format: EnvelopeFormat?
         let keyName: String?
         let prefix: [UInt8]
         let reader: Reader
+        /// How a value this entry reads is stored: every such value is stored alike
+        /// (identity: plaintext; a key: under its provider and name), so the audit
+        /// need not classify its bytes. Made once, shared by every value.
+        let storedAs: StoredAs
 
-        init(provider: Int, key: Int, providerType: String, keyName: String?, prefix: [UInt8], reader: Reader) {
+        init(provider: Int, key: Int, format: EnvelopeFormat?, keyName: String?, reader: Reader) {
             self.provider = provider
             self.key = key
-            self.providerType = providerType
+            self.format = format
             self.keyName = keyName
-            self.prefix = prefix
+            self.prefix = format.map { EnvelopePrefix.bytes($0, name: keyName ?? "") } ?? []
             self.reader = reader
+            storedAs = format.map { .encrypted($0, keyName: keyName, keyID: nil) } ?? .plaintext(nil)
         }
 
         var isIdentity: Bool { if case .identity = reader { return true } else { return false } }
-        /// How a value this entry reads is stored: every such value is stored alike
-        /// (identity: plaintext; a key: under its provider and name), so the audit
-        /// need not classify its bytes.
-        var storedAs: (storage: String, provider: String, keyName: String?) {
-            isIdentity ? ("plaintext", providerType, nil) : ("encrypted", providerType, keyName)
+
+        /// How a KMS value this entry read is stored, under the key ID its plugin reported.
+        func storedAs(keyID: String?) -> StoredAs {
+            guard let format else { return storedAs }
+            return .encrypted(format, keyName: keyName, keyID: keyID)
         }
 
-        /// `v1` or `v2` for a KMS provider, as values it reads are labelled.
-        var kmsVersion: String? {
-            if case .kms(_, let version, _) = reader { return version.rawValue }
-            return nil
-        }
+        /// The provider's field name in the configuration, as reasons name it.
+        var providerType: String { format?.provider ?? ProviderConfiguration.identity.typeName }
 
         /// `aesgcm key "key1"`, `kms provider "vault"`, as reasons name it.
         var label: String {
@@ -64,7 +66,7 @@ final class ProviderChain {
 
         /// Where this entry sits, as reported with a verdict.
         var position: EntryAudit.ReadPosition {
-            EntryAudit.ReadPosition(provider: provider, key: key, providerType: providerType, keyName: keyName)
+            EntryAudit.ReadPosition(provider: provider, key: key, format: format, keyName: keyName)
         }
     }
 
@@ -116,32 +118,23 @@ final class ProviderChain {
         let session = kms
         kmsReader = kms.map(KMSv2Reader.init(session:))
         firstProviderEncrypts = providers.first?.encrypts ?? false
-        var entries: [Entry] = []
-        for (index, provider) in providers.enumerated() {
-            switch provider {
-            case .identity:
-                entries.append(Entry(provider: index, key: 0, providerType: "identity", keyName: nil, prefix: [], reader: .identity))
-            case .aescbc(let keys), .aesgcm(let keys), .secretbox(let keys):
-                let keyed = KeyedProvider(rawValue: provider.typeName) ?? .aesgcm
-                for (keyIndex, key) in keys.enumerated() {
-                    let prefix = Array("k8s:enc:\(provider.typeName):v1:\(key.name):".utf8)
-                    let reader: Reader
-                    do {
-                        reader = .keyed(try ProviderDecryptor(provider: keyed, key: key.secret))
-                    } catch {
-                        reader = .unusable(error)
-                    }
-                    entries.append(Entry(provider: index, key: keyIndex, providerType: provider.typeName, keyName: key.name,
-                                         prefix: prefix, reader: reader))
+        entries = ReadOrder(providers).elements.map { element in
+            let reader: Reader
+            switch element.format {
+            case nil:
+                reader = .identity
+            case .keyed(let provider)?:
+                do throws(DecryptionFailure) {
+                    reader = .keyed(try ProviderDecryptor(provider: provider, key: element.secret ?? SecretBytes([])))
+                } catch {
+                    reader = .unusable(error)
                 }
-            case .kms(let kms):
-                entries.append(Entry(provider: index, key: 0, providerType: "kms", keyName: kms.name,
-                                     prefix: Array("k8s:enc:kms:\(kms.apiVersion.rawValue):\(kms.name):".utf8),
-                                     reader: .kms(name: kms.name, version: kms.apiVersion,
-                                                  asked: session?.providers[kms.name].flatMap { $0.plugin == nil ? nil : $0 })))
+            case .kms(let version)?:
+                let name = element.name ?? ""
+                reader = .kms(name: name, version: version, asked: session?.providers[name].flatMap { $0.plugin == nil ? nil : $0 })
             }
+            return Entry(provider: element.provider, key: element.key, format: element.format, keyName: element.name, reader: reader)
         }
-        self.entries = entries
         anyProviderEncrypts = entries.contains { !$0.isIdentity }
         readVerdicts = Array(repeating: nil, count: entries.count)
     }
@@ -156,8 +149,8 @@ final class ProviderChain {
         /// Read through its KMS plugin by `entries[index]`; why a rewrite would change
         /// it, and the plaintext when it was asked for.
         case kmsRead(index: Int, staleness: KMSSession.Staleness?, decrypted: SecretBytes?, keyID: String?)
-        /// Nothing read it; the reasons of every provider that tried, in order.
-        case failed([String])
+        /// Nothing read it; why.
+        case failed(ReadFailure)
     }
 
     /// Runs the read loop: every entry whose prefix matches is tried in order;
@@ -165,11 +158,11 @@ final class ProviderChain {
     /// The decrypted bytes are discarded unless `keepingPlaintext` (inspect asks for them).
     func read(_ value: UnsafeRawBufferPointer, etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool = false) -> Outcome {
         let encrypted = Self.starts(value, with: StorageClassifier.encryptedPrefix)
-        var reasons: [String] = []
+        var attempts: [ReadFailure.Attempt] = []
         for index in entries.indices where Self.starts(value, with: entries[index].prefix) {
             let entry = entries[index]
             let payload = UnsafeRawBufferPointer(rebasing: value[entry.prefix.count...])
-            do {
+            do throws(DecryptionFailure) {
                 switch entry.reader {
                 case .identity:
                     if encrypted { continue }
@@ -186,20 +179,17 @@ final class ProviderChain {
                     case .read(let staleness, let plaintext, let keyID):
                         return .kmsRead(index: index, staleness: staleness, decrypted: plaintext, keyID: keyID)
                     case .failed(let reason):
-                        reasons.append("\(entry.label): \(reason)")
+                        attempts.append(ReadFailure.Attempt(position: entry.position, reason: .kms(reason)))
                     }
                 case .unusable(let failure):
-                    reasons.append("\(entry.label): key unusable: \(failure)")
+                    attempts.append(ReadFailure.Attempt(position: entry.position, reason: .keyUnusable(failure)))
                 }
             } catch {
-                reasons.append("\(entry.label): \(error)")
+                attempts.append(ReadFailure.Attempt(position: entry.position, reason: .decryption(error)))
             }
         }
-        if reasons.isEmpty {
-            reasons.append(encrypted ? "no provider of the rule matches its prefix (unknown provider, key name or KMS name)"
-                                     : "plaintext, and the rule has no identity provider")
-        }
-        return .failed(reasons)
+        if attempts.isEmpty { return .failed(encrypted ? .noProviderMatchesPrefix : .plaintextWithoutIdentity) }
+        return .failed(.attempts(attempts))
     }
 
     /// A prefix check by `memcmp`: it runs for every provider entry of every value.

@@ -140,12 +140,8 @@ public struct KMSConfiguration: Sendable, Hashable {
 /// Resource strings and the apiserver's lookup over them, shared by the model and the validator
 /// (which needs the same lookup on configurations that are not valid enough to build a model).
 enum ResourceMatcher {
-    /// `schema.ParseGroupResource` (k8s.io/apimachinery `pkg/runtime/schema/group_version.go`):
-    /// split at the first '.'; no '.' means the core group.
-    static func parse(_ string: String) -> (group: String, resource: String) {
-        guard let dot = string.firstIndex(of: ".") else { return ("", string) }
-        return (String(string[string.index(after: dot)...]), String(string[..<dot]))
-    }
+    /// `schema.ParseGroupResource`: see `GroupResource.init(parsing:)`.
+    static func parse(_ string: String) -> GroupResource { GroupResource(parsing: string) }
 
     /// `grYAMLString` in config.go: how the apiserver names a group/resource in its messages.
     static func yamlString(group: String, resource: String) -> String {

@@ -14,7 +14,7 @@
 /// Why a class: it owns an OpenSSL `EVP_CIPHER_CTX` with the key schedule set once; each value
 /// only sets its IV. **Not thread-safe**: use one decryptor per thread.
 public final class AESCBCDecryptor {
-    public static let blockByteCount = 16
+    public static let blockByteCount = PayloadLayout.AESCBC.blockByteCount
     /// IV plus one block: the least an apiserver writes (padding is always at least one byte).
     public static let minimumPayloadByteCount = 2 * blockByteCount
 

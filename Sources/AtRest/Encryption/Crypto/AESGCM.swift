@@ -12,8 +12,8 @@
 /// swift-toolchain.md §3). **Not thread-safe**: the context is mutated by every call, so use
 /// one decryptor per thread (they are cheap; the key is copied into OpenSSL's context).
 public final class AESGCMDecryptor {
-    public static let nonceByteCount = 12
-    public static let tagByteCount = 16
+    public static let nonceByteCount = PayloadLayout.AESGCM.nonceByteCount
+    public static let tagByteCount = PayloadLayout.AESGCM.tagByteCount
     /// The shortest payload that can open (empty plaintext).
     public static let minimumPayloadByteCount = nonceByteCount + tagByteCount
 

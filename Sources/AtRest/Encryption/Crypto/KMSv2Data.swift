@@ -21,7 +21,7 @@ public enum KMSv2Data {
     }
 
     /// `infoSizeExtendedNonceGCM`.
-    public static let infoByteCount = 32
+    public static let infoByteCount = PayloadLayout.KMSv2ExtendedNonce.infoByteCount
     /// `MinSeedSizeExtendedNonceGCM`.
     public static let minimumSeedByteCount = 32
     /// `derivedKeySizeExtendedNonceGCM`.
@@ -75,7 +75,7 @@ public enum KMSv2Data {
         /// `EncryptedObject` that passes upstream's `ValidateEncryptedObject` field checks
         /// (non-empty `encryptedData`; `keyID` and `encryptedDEKSource` non-empty and ≤ 1024 bytes).
         public init?(etcdValue: UnsafeRawBufferPointer) {
-            let prefix = Array("k8s:enc:kms:v2:".utf8)
+            let prefix = EnvelopePrefix.kmsV2
             guard etcdValue.starts(with: prefix) else { return nil }
             let rest = UnsafeRawBufferPointer(rebasing: etcdValue[prefix.count...])
             // Provider names cannot contain ':' (validation), so the first ':' ends the name.

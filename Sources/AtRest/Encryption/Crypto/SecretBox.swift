@@ -11,8 +11,8 @@
 /// so this only holds the key, and is `Sendable`.
 public struct SecretBoxDecryptor: Sendable {
     public static let keyByteCount = 32
-    public static let nonceByteCount = 24
-    public static let tagByteCount = 16
+    public static let nonceByteCount = PayloadLayout.SecretBox.nonceByteCount
+    public static let tagByteCount = PayloadLayout.SecretBox.tagByteCount
     /// `secretbox.Overhead + nonceSize` upstream: the shortest payload (empty plaintext).
     public static let minimumPayloadByteCount = nonceByteCount + tagByteCount
 

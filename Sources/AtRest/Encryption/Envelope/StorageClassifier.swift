@@ -8,13 +8,13 @@ import AtRestDump
 /// (apiserver validation), so that split is exact.
 public enum StorageClassifier {
     /// `k8s:enc:`, reserved for encrypted data.
-    public static let encryptedPrefix = Array("k8s:enc:".utf8)
+    public static let encryptedPrefix = EnvelopePrefix.reserved
     static let protobufPrefix: [UInt8] = [0x6b, 0x38, 0x73, 0x00]
     static let cborPrefix: [UInt8] = [0xd9, 0xd9, 0xf7]
 
     public static func classify(_ value: UnsafeRawBufferPointer) -> StorageClass {
         if value.starts(with: encryptedPrefix) {
-            return .encrypted(envelope(UnsafeRawBufferPointer(rebasing: value[encryptedPrefix.count...])))
+            return .encrypted(envelope(value))
         }
         return .plaintext(plaintextEncoding(value))
     }
@@ -35,34 +35,30 @@ public enum StorageClassifier {
         return .other
     }
 
-    /// `rest` is what follows `k8s:enc:`.
-    static func envelope(_ rest: UnsafeRawBufferPointer) -> Envelope {
-        guard let (provider, afterProvider) = field(rest) else {
-            return .unknown(provider: display(rest.prefix(32)))
+    /// The envelope of a value that carries `k8s:enc:`. Without a configuration a key name
+    /// ends at the next `:`; the audit resolves names with `:` against the configured ones.
+    static func envelope(_ value: UnsafeRawBufferPointer) -> Envelope {
+        func text(_ range: Range<Int>) -> String { display(UnsafeRawBufferPointer(rebasing: value[range])) }
+        switch EnvelopePrefix.header(value) {
+        case .plaintext, .noProvider:
+            let start = EnvelopePrefix.reserved.count
+            return .unknown(provider: text(start..<min(value.count, start + 32)))
+        case .noVersion(let provider):
+            return .unknown(provider: text(provider))
+        case .unknown(let provider, let version):
+            return .unknown(provider: "\(text(provider)):\(text(version))")
+        case .known(let format, let nameStart):
+            let nameEnd = EnvelopePrefix.nameEnd(value, from: nameStart, format: format)
+            let name = nameEnd.map { text(nameStart..<$0) }
+            switch format {
+            case .keyed(let provider): return .keyed(provider: provider, keyName: name)
+            case .kms(.v1): return .kmsV1(providerName: name)
+            case .kms(.v2):
+                guard let nameEnd, let name else { return .kmsV2(providerName: nil, object: nil) }
+                let payload = UnsafeRawBufferPointer(rebasing: value[(nameEnd + 1)...])
+                return .kmsV2(providerName: name, object: KMSv2EncryptedObject(protobuf: payload))
+            }
         }
-        let providerName = String(decoding: provider, as: UTF8.self)
-        guard let (version, afterVersion) = field(afterProvider) else {
-            return .unknown(provider: display(provider))
-        }
-        let v = String(decoding: version, as: UTF8.self)
-        switch (providerName, v) {
-        case ("aescbc", "v1"), ("aesgcm", "v1"), ("secretbox", "v1"):
-            let provider = KeyedProvider(rawValue: providerName) ?? .aescbc
-            return .keyed(provider: provider, keyName: field(afterVersion).map { display($0.0) })
-        case ("kms", "v1"):
-            return .kmsV1(providerName: field(afterVersion).map { display($0.0) })
-        case ("kms", "v2"):
-            guard let (name, payload) = field(afterVersion) else { return .kmsV2(providerName: nil, object: nil) }
-            return .kmsV2(providerName: display(name), object: KMSv2EncryptedObject(protobuf: payload))
-        default:
-            return .unknown(provider: "\(display(provider)):\(display(version))")
-        }
-    }
-
-    /// Splits at the first `:`: the text before it, and the bytes after it.
-    static func field(_ bytes: UnsafeRawBufferPointer) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        return (UnsafeRawBufferPointer(rebasing: bytes[..<colon]), UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)...]))
     }
 
     static func display(_ bytes: some Collection<UInt8>) -> String {

@@ -184,7 +184,7 @@ extension KMSSession {
     /// at all: a KMS value of a provider whose plugin is asked, well formed enough to reach the call.
     /// Counting these keys over an input tells how many calls its audit needs before any is sent.
     public func demandKey(ofValue value: UnsafeRawBufferPointer, into key: inout [UInt8]) -> Bool {
-        let v1 = Array("k8s:enc:kms:v1:".utf8), v2 = Array("k8s:enc:kms:v2:".utf8)
+        let v1 = EnvelopePrefix.kmsV1, v2 = EnvelopePrefix.kmsV2
         guard value.count > v1.count else { return false }
         let isV2: Bool
         if value.starts(with: v2) { isV2 = true } else if value.starts(with: v1) { isV2 = false } else { return false }

@@ -7,7 +7,7 @@ import AtRestIndex
 public struct InspectedRevision: Sendable, Hashable {
     public var revision: Revision
     public var tombstone: Bool
-    /// `plaintext protobuf`, `aesgcm key1` (`StorageLabel.summary`); empty for a tombstone.
+    /// `plaintext protobuf`, `aesgcm key1` (`StoredAs.summary`); empty for a tombstone.
     public var storage: String
     public var valueSize: Int
 
@@ -21,7 +21,7 @@ public struct InspectedRevision: Sendable, Hashable {
     /// Summarises a revision viewed in the index (copies nothing but the label).
     public init(_ view: RevisionView) {
         self.init(revision: view.revision, tombstone: view.tombstone,
-                  storage: view.tombstone ? "" : StorageLabel(StorageClassifier.classify(view.entry.value)).summary,
+                  storage: view.tombstone ? "" : StoredAs(StorageClassifier.classify(view.entry.value)).summary,
                   valueSize: view.entry.value.count)
     }
 }
@@ -233,7 +233,7 @@ public struct InspectReport {
                 out += line + "\n"
             }
         }
-        out += "  verdict   \(audit.verdict.rawValue): \(audit.reason.terminal)\n"
+        out += "  verdict   \(audit.verdict.rawValue): \(audit.reasonText.terminal)\n"
         if shownRevision != nil {
             out += "            (for this older revision, as if it were live)\n"
         }
@@ -244,16 +244,16 @@ public struct InspectReport {
     private func plaintextText(_ outcome: ReadOutcome) -> String {
         var out = "\nplaintext\n"
         switch outcome {
-        case .unreadable(let reasons):
+        case .unreadable(let failure):
             out += "  cannot be read with this configuration:\n"
-            for reason in reasons { out += "    \(reason.terminal)\n" }
+            for reason in failure.lines { out += "    \(reason.terminal)\n" }
         case .kms(let position):
             out += "  stored by KMS provider \"\(position.keyName.terminal(or: ""))\": its plugin is not asked, so atrest cannot decrypt it (--kms asks it)\n"
             out += kmsText()
         case .plaintext(let secret, _):
             out += "  stored unencrypted (no decryption needed)\n"
             out += envelopeText(secret)
-        case .decrypted(let secret, let position) where position.providerType == "kms":
+        case .decrypted(let secret, let position) where position.format?.isKMS == true:
             out += "  decrypted with the DEK from KMS provider \"\(position.keyName.terminal(or: ""))\"'s plugin (provider \(position.provider + 1))\n"
             out += kmsText()
             out += envelopeText(secret)

@@ -85,12 +85,11 @@ private struct Builder {
         regions.append(ValueRegion(range: range, label: label, detail: detail, depth: depth))
     }
 
-    static let encryptedPrefix = Array("k8s:enc:".utf8)
     static let protobufMagic: [UInt8] = [0x6b, 0x38, 0x73, 0x00]
     static let cborTag: [UInt8] = [0xd9, 0xd9, 0xf7]
 
     mutating func run() {
-        if value.starts(with: Self.encryptedPrefix) {
+        if value.starts(with: EnvelopePrefix.reserved) {
             encrypted()
             return
         }
@@ -112,120 +111,107 @@ private struct Builder {
     // MARK: Encrypted
 
     mutating func encrypted() {
-        let rest = value[Self.encryptedPrefix.count...]
-        guard let providerEnd = rest.firstIndex(of: UInt8(ascii: ":")),
-              let versionEnd = value[(providerEnd + 1)...].firstIndex(of: UInt8(ascii: ":")) else {
-            layout = "encrypted, malformed k8s:enc: prefix"
-            add(0..<Self.encryptedPrefix.count, "k8s:enc: prefix", "reserved for encrypted data (k8s.io/apiserver pkg/storage/value/encrypt/identity/identity.go)")
-            add(Self.encryptedPrefix.count..<value.count, "unparsed", "no <provider>:<version>: follows k8s:enc:")
-            problems.append("the k8s:enc: prefix is not followed by <provider>:<version>:")
+        let reserved = EnvelopePrefix.reserved.count, reservedText = EnvelopePrefix.reservedText
+        let header = value.withUnsafeBytes { EnvelopePrefix.header($0) }
+        let format: EnvelopeFormat, prefixEnd: Int
+        switch header {
+        case .plaintext, .noProvider, .noVersion:
+            layout = "encrypted, malformed \(reservedText) prefix"
+            add(0..<reserved, "\(reservedText) prefix", "reserved for encrypted data (k8s.io/apiserver pkg/storage/value/encrypt/identity/identity.go)")
+            add(reserved..<value.count, "unparsed", "no <provider>:<version>: follows \(reservedText)")
+            problems.append("the \(reservedText) prefix is not followed by <provider>:<version>:")
             return
+        case .unknown(let provider, let version):
+            let prefixEnd = version.upperBound + 1
+            let text = EscapedBytes.string(value[0..<prefixEnd])
+            layout = "encrypted by an unknown provider \(String(decoding: value[provider], as: UTF8.self)):\(String(decoding: value[version], as: UTF8.self))"
+            add(0..<prefixEnd, "unknown prefix \(text)", "no apiserver writes this provider/version: unreadable under any configuration")
+            add(prefixEnd..<value.count, "payload", "opaque")
+            return
+        case .known(let known, let nameStart):
+            (format, prefixEnd) = (known, nameStart)
         }
-        let provider = String(decoding: value[Self.encryptedPrefix.count..<providerEnd], as: UTF8.self)
-        let version = String(decoding: value[(providerEnd + 1)..<versionEnd], as: UTF8.self)
-        let prefixEnd = versionEnd + 1
         let prefixText = EscapedBytes.string(value[0..<prefixEnd])
-        switch (provider, version) {
-        case ("aescbc", "v1"), ("aesgcm", "v1"), ("secretbox", "v1"):
+        let nameEnd = value.withUnsafeBytes { EnvelopePrefix.nameEnd($0, from: prefixEnd, format: format, knownNames: knownNames) }
+        switch format {
+        case .keyed(let provider):
             add(0..<prefixEnd, "provider prefix \(prefixText)",
-                "\(provider) provider, written by prefixTransformers.TransformToStorage (k8s.io/apiserver pkg/server/options/encryptionconfig/config.go)")
-            guard let nameEnd = nameEnd(after: prefixEnd) else {
-                layout = "\(provider), no key name"
+                "\(provider.rawValue) provider, written by prefixTransformers.TransformToStorage (k8s.io/apiserver pkg/server/options/encryptionconfig/config.go)")
+            guard let nameEnd else {
+                layout = "\(provider.rawValue), no key name"
                 add(prefixEnd..<value.count, "unparsed", "no <key name>: follows the prefix")
                 problems.append("no key name ends with ':' after \(prefixText)")
                 return
             }
             let name = EscapedBytes.string(value[prefixEnd..<nameEnd])
-            layout = "\(provider), key \"\(name)\""
+            layout = "\(provider.rawValue), key \"\(name)\""
             add(prefixEnd..<(nameEnd + 1), "key name \"\(name)\" + ':'", "the configured key's name; selects the key that decrypts")
             keyedPayload(provider, from: nameEnd + 1)
-        case ("kms", "v1"):
-            add(0..<prefixEnd, "provider prefix \(prefixText)", "KMS v1 envelope (k8s.io/apiserver pkg/storage/value/encrypt/envelope/envelope.go)")
-            guard let nameEnd = nameEnd(after: prefixEnd) else {
-                layout = "kms v1, no provider name"
+        case .kms(let version):
+            let envelope = version == .v1 ? "KMS v1 envelope (k8s.io/apiserver pkg/storage/value/encrypt/envelope/envelope.go)"
+                                          : "KMS v2 envelope (k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/envelope.go)"
+            add(0..<prefixEnd, "provider prefix \(prefixText)", envelope)
+            guard let nameEnd else {
+                layout = "kms \(version.rawValue), no provider name"
                 add(prefixEnd..<value.count, "unparsed", "no <provider name>: follows the prefix")
                 problems.append("no KMS provider name ends with ':' after \(prefixText)")
                 return
             }
             let name = EscapedBytes.string(value[prefixEnd..<nameEnd])
-            layout = "kms v1, provider \"\(name)\""
+            layout = "kms \(version.rawValue), provider \"\(name)\""
             add(prefixEnd..<(nameEnd + 1), "KMS provider name \"\(name)\" + ':'", "the kms provider's name in the configuration")
-            kmsV1Payload(from: nameEnd + 1)
-        case ("kms", "v2"):
-            add(0..<prefixEnd, "provider prefix \(prefixText)", "KMS v2 envelope (k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/envelope.go)")
-            // KMS v2 names cannot contain ':' (validation_encryption.go), so the first ':' ends it.
-            guard let nameEnd = value[prefixEnd...].firstIndex(of: UInt8(ascii: ":")) else {
-                layout = "kms v2, no provider name"
-                add(prefixEnd..<value.count, "unparsed", "no <provider name>: follows the prefix")
-                problems.append("no KMS provider name ends with ':' after \(prefixText)")
-                return
-            }
-            let name = EscapedBytes.string(value[prefixEnd..<nameEnd])
-            layout = "kms v2, provider \"\(name)\""
-            add(prefixEnd..<(nameEnd + 1), "KMS provider name \"\(name)\" + ':'", "the kms provider's name in the configuration")
-            kmsV2Payload(from: nameEnd + 1)
-        default:
-            layout = "encrypted by an unknown provider \(provider):\(version)"
-            add(0..<prefixEnd, "unknown prefix \(prefixText)", "no apiserver writes this provider/version: unreadable under any configuration")
-            add(prefixEnd..<value.count, "payload", "opaque")
+            if version == .v1 { kmsV1Payload(from: nameEnd + 1) } else { kmsV2Payload(from: nameEnd + 1) }
         }
     }
 
-    /// The end of a key or provider name starting at `start`: the longest known
-    /// name followed by `:`, else the first `:`.
-    func nameEnd(after start: Int) -> Int? {
-        let tail = value[start...]
-        let known = knownNames.map { Array($0.utf8) + [UInt8(ascii: ":")] }
-            .filter { tail.starts(with: $0) }
-            .max { $0.count < $1.count }
-        if let known { return start + known.count - 1 }
-        return tail.firstIndex(of: UInt8(ascii: ":"))
-    }
-
-    mutating func keyedPayload(_ provider: String, from start: Int) {
+    mutating func keyedPayload(_ provider: KeyedProvider, from start: Int) {
         let count = value.count - start
         switch provider {
-        case "aescbc":
-            guard count >= 16 else {
-                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than the 16-byte IV")
-                problems.append("payload of \(count) bytes is shorter than the 16-byte IV")
+        case .aescbc:
+            let iv = PayloadLayout.AESCBC.ivByteCount, block = PayloadLayout.AESCBC.blockByteCount
+            guard count >= iv else {
+                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than the \(iv)-byte IV")
+                problems.append("payload of \(count) bytes is shorter than the \(iv)-byte IV")
                 return
             }
-            add(start..<(start + 16), "IV", "AES-CBC initialisation vector, random per write")
-            add((start + 16)..<value.count, "ciphertext", "AES-CBC, PKCS#7 padded (1-16 bytes of padding)")
-            if (count - 16) % 16 != 0 || count == 16 {
-                problems.append("the ciphertext (\(count - 16) bytes) is not a positive multiple of the 16-byte block")
+            add(start..<(start + iv), "IV", "AES-CBC initialisation vector, random per write")
+            add((start + iv)..<value.count, "ciphertext", "AES-CBC, PKCS#7 padded (1-\(block) bytes of padding)")
+            if (count - iv) % block != 0 || count == iv {
+                problems.append("the ciphertext (\(count - iv) bytes) is not a positive multiple of the \(block)-byte block")
             }
-        case "aesgcm":
-            guard count >= 28 else {
-                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than nonce(12) + tag(16)")
-                problems.append("payload of \(count) bytes is shorter than nonce(12) + tag(16)")
+        case .aesgcm:
+            let nonce = PayloadLayout.AESGCM.nonceByteCount, tag = PayloadLayout.AESGCM.tagByteCount
+            guard count >= nonce + tag else {
+                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than nonce(\(nonce)) + tag(\(tag))")
+                problems.append("payload of \(count) bytes is shorter than nonce(\(nonce)) + tag(\(tag))")
                 return
             }
-            add(start..<(start + 12), "nonce", "AES-GCM nonce, random per write")
-            add((start + 12)..<(value.count - 16), "ciphertext", "AES-GCM; the etcd key is the additional authenticated data")
-            add((value.count - 16)..<value.count, "tag", "GCM authentication tag")
-        default:
-            guard count >= 40 else {
-                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than nonce(24) + tag(16)")
-                problems.append("payload of \(count) bytes is shorter than nonce(24) + Poly1305 tag(16)")
+            add(start..<(start + nonce), "nonce", "AES-GCM nonce, random per write")
+            add((start + nonce)..<(value.count - tag), "ciphertext", "AES-GCM; the etcd key is the additional authenticated data")
+            add((value.count - tag)..<value.count, "tag", "GCM authentication tag")
+        case .secretbox:
+            let nonce = PayloadLayout.SecretBox.nonceByteCount, tag = PayloadLayout.SecretBox.tagByteCount
+            guard count >= nonce + tag else {
+                add(start..<value.count, "truncated payload (\(count) bytes)", "shorter than nonce(\(nonce)) + tag(\(tag))")
+                problems.append("payload of \(count) bytes is shorter than nonce(\(nonce)) + Poly1305 tag(\(tag))")
                 return
             }
-            add(start..<(start + 24), "nonce", "XSalsa20 nonce, random per write")
-            add((start + 24)..<(start + 40), "Poly1305 tag", "the first 16 bytes of the NaCl box (golang.org/x/crypto nacl/secretbox Seal)")
-            add((start + 40)..<value.count, "ciphertext", "XSalsa20; no additional data (the etcd key is not authenticated)")
+            add(start..<(start + nonce), "nonce", "XSalsa20 nonce, random per write")
+            add((start + nonce)..<(start + nonce + tag), "Poly1305 tag", "the first \(tag) bytes of the NaCl box (golang.org/x/crypto nacl/secretbox Seal)")
+            add((start + nonce + tag)..<value.count, "ciphertext", "XSalsa20; no additional data (the etcd key is not authenticated)")
         }
     }
 
     mutating func kmsV1Payload(from start: Int) {
-        guard value.count - start >= 2 else {
+        let nonce = PayloadLayout.AESGCM.nonceByteCount, tag = PayloadLayout.AESGCM.tagByteCount
+        guard value.count - start >= PayloadLayout.KMSv1.dekLengthByteCount else {
             add(start..<value.count, "truncated", "no room for the 2-byte DEK length")
             problems.append("no room for the big-endian 16-bit DEK length")
             return
         }
         let dekLength = Int(value[start]) << 8 | Int(value[start + 1])
-        add(start..<(start + 2), "DEK length (BE16) = \(dekLength)", "cryptobyte uint16 length prefix")
-        let dekStart = start + 2
+        add(start..<(start + PayloadLayout.KMSv1.dekLengthByteCount), "DEK length (BE16) = \(dekLength)", "cryptobyte uint16 length prefix")
+        let dekStart = start + PayloadLayout.KMSv1.dekLengthByteCount
         guard value.count - dekStart >= dekLength else {
             add(dekStart..<value.count, "truncated encrypted DEK", "declared \(dekLength) bytes, \(value.count - dekStart) remain")
             problems.append("the encrypted DEK declares \(dekLength) bytes but only \(value.count - dekStart) remain")
@@ -234,16 +220,18 @@ private struct Builder {
         add(dekStart..<(dekStart + dekLength), "encrypted DEK", "the data key as the KMS plugin wrapped it; only the plugin can unwrap it")
         let data = dekStart + dekLength
         let count = value.count - data
-        guard count >= 28 else {
+        guard count >= nonce + tag else {
             add(data..<value.count, "data (\(count) bytes)", "too short for AES-GCM; AES-CBC (written by 1.24 and older) if a multiple of 16")
             return
         }
-        add(data..<(data + 12), "nonce", "AES-GCM nonce (written by Kubernetes 1.25 and later; 1.24 and older wrote IV(16) + AES-CBC)")
-        add((data + 12)..<(value.count - 16), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data")
-        add((value.count - 16)..<value.count, "tag", "GCM authentication tag")
+        add(data..<(data + nonce), "nonce", "AES-GCM nonce (written by Kubernetes 1.25 and later; 1.24 and older wrote IV(16) + AES-CBC)")
+        add((data + nonce)..<(value.count - tag), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data")
+        add((value.count - tag)..<value.count, "tag", "GCM authentication tag")
     }
 
     mutating func kmsV2Payload(from start: Int) {
+        let nonce = PayloadLayout.AESGCM.nonceByteCount, tag = PayloadLayout.AESGCM.tagByteCount
+        let info = PayloadLayout.KMSv2ExtendedNonce.infoByteCount
         let fields: [ProtobufField]
         do {
             fields = try ProtobufField.fields(of: value, in: start..<value.count)
@@ -258,16 +246,16 @@ private struct Builder {
             case (1, let payload?):
                 add(field.range, "encryptedData (field 1, \(payload.count)-byte payload)", "the object, encrypted under the DEK or a key derived from the seed")
                 if sourceType == 1 {
-                    guard payload.count >= 60 else { problems.append("encryptedData is shorter than info(32) + nonce(12) + tag(16)"); continue }
-                    add(payload.lowerBound..<(payload.lowerBound + 32), "info", "HKDF-SHA256 info, random per write (aes_extended_nonce.go)", depth: 1)
-                    add((payload.lowerBound + 32)..<(payload.lowerBound + 44), "nonce", "AES-GCM nonce", depth: 1)
-                    add((payload.lowerBound + 44)..<(payload.upperBound - 16), "ciphertext", "AES-256-GCM; the etcd key is the additional data", depth: 1)
-                    add((payload.upperBound - 16)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
+                    guard payload.count >= info + nonce + tag else { problems.append("encryptedData is shorter than info(\(info)) + nonce(\(nonce)) + tag(\(tag))"); continue }
+                    add(payload.lowerBound..<(payload.lowerBound + info), "info", "HKDF-SHA256 info, random per write (aes_extended_nonce.go)", depth: 1)
+                    add((payload.lowerBound + info)..<(payload.lowerBound + info + nonce), "nonce", "AES-GCM nonce", depth: 1)
+                    add((payload.lowerBound + info + nonce)..<(payload.upperBound - tag), "ciphertext", "AES-256-GCM; the etcd key is the additional data", depth: 1)
+                    add((payload.upperBound - tag)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
                 } else {
-                    guard payload.count >= 28 else { problems.append("encryptedData is shorter than nonce(12) + tag(16)"); continue }
-                    add(payload.lowerBound..<(payload.lowerBound + 12), "nonce", "AES-GCM nonce", depth: 1)
-                    add((payload.lowerBound + 12)..<(payload.upperBound - 16), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data", depth: 1)
-                    add((payload.upperBound - 16)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
+                    guard payload.count >= nonce + tag else { problems.append("encryptedData is shorter than nonce(\(nonce)) + tag(\(tag))"); continue }
+                    add(payload.lowerBound..<(payload.lowerBound + nonce), "nonce", "AES-GCM nonce", depth: 1)
+                    add((payload.lowerBound + nonce)..<(payload.upperBound - tag), "ciphertext", "AES-256-GCM under the DEK; the etcd key is the additional data", depth: 1)
+                    add((payload.upperBound - tag)..<payload.upperBound, "tag", "GCM authentication tag", depth: 1)
                 }
             case (2, let payload?):
                 add(field.range, "keyID \"\(EscapedBytes.string(value[payload]))\" (field 2)", "the KMS key that wrapped the DEK source, as the plugin's Status reported it")

@@ -116,7 +116,7 @@ extension AuditReport {
             let counts = s.byStorage[key] ?? [:]
             let label = Self.storageLabel(key)
             let attr = "data-storage=\"\(Markup.html(label))\""
-            out += "<tr \(attr) data-provider=\"\(Markup.html(key.provider))\" data-key-name=\"\(Markup.html(key.keyName ?? ""))\">"
+            out += "<tr \(attr) data-provider=\"\(Markup.html(key.providerName))\" data-key-name=\"\(Markup.html(key.keyName ?? ""))\">"
             out += "<td class=\"name\">\(Markup.html(label))</td>"
             for verdict in shown {
                 let n = counts[verdict] ?? 0
@@ -145,9 +145,9 @@ extension AuditReport {
                 out += "<td data-sort=\"\(rank)\"><span class=\"pill v-\(entry.verdict.rawValue)\">\(entry.verdict.rawValue)</span></td>"
                 out += "<td class=\"key\"><code>\(Markup.html(entry.key))</code></td>"
                 out += "<td>\(Markup.html(Self.resourceName(entry)))</td>"
-                out += "<td>\(Markup.html(entry.provider))\(entry.kmsVersion.map { " " + Markup.html($0) } ?? "")</td>"
-                out += "<td>\(Markup.html(entry.keyName ?? ""))</td>"
-                out += "<td class=\"reason\">\(Markup.html(entry.reason))</td></tr>\n"
+                out += "<td>\(Markup.html(entry.storedAs.providerName))\(entry.storedAs.kmsVersionName.map { " " + Markup.html($0) } ?? "")</td>"
+                out += "<td>\(Markup.html(entry.storedAs.keyName ?? ""))</td>"
+                out += "<td class=\"reason\">\(Markup.html(entry.reasonText))</td></tr>\n"
             }
             out += "</tbody>\n</table>\n"
         }

@@ -35,7 +35,7 @@ extension AuditReport {
                 var body = message + "\n"
                 let kept = (keptByResource[name] ?? []).sorted { $0.key < $1.key }
                 for entry in kept.prefix(Self.junitKeyLimit) {
-                    body += "\(entry.verdict.rawValue): \(entry.key.terminal): \(entry.reason.terminal)\n"
+                    body += "\(entry.verdict.rawValue): \(entry.key.terminal): \(entry.reasonText.terminal)\n"
                 }
                 let badTotal = bad.reduce(0) { $0 + (counts[$1] ?? 0) }
                 let listed = min(kept.count, Self.junitKeyLimit)

@@ -67,7 +67,7 @@ extension AuditReport {
             out += "| key | reason |\n|---|---|\n"
             let listed = s.undecryptable.prefix(Self.markdownFindingLimit)
             for entry in listed {
-                out += "| \(Markup.markdownCode(entry.key)) | \(Markup.markdown(entry.reason)) |\n"
+                out += "| \(Markup.markdownCode(entry.key)) | \(Markup.markdown(entry.reasonText)) |\n"
             }
             if undecryptable > listed.count {
                 out += "\n… and \(Human.count(undecryptable - listed.count)) more (`--output jsonl` lists every entry).\n"

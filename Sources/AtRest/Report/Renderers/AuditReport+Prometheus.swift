@@ -51,9 +51,9 @@ extension AuditReport {
                          s.byResourceAndStorage.flatMap { key, counts in
                              counts.map { verdict, count in
                                  series("atrest_entries_by_storage", [
-                                     ("resource", key.resource), ("storage", key.storage.storage), ("provider", key.storage.provider),
-                                     ("key_name", key.storage.keyName ?? ""), ("kms_version", key.storage.kmsVersion ?? ""),
-                                     ("kms_key_id_hash", Self.kmsKeyIDHash(key.storage.kmsKeyID)), ("verdict", verdict.rawValue),
+                                     ("resource", key.resource), ("storage", key.storage.storageName), ("provider", key.storage.providerName),
+                                     ("key_name", key.storage.keyName ?? ""), ("kms_version", key.storage.kmsVersionName ?? ""),
+                                     ("kms_key_id_hash", Self.kmsKeyIDHash(key.storage.keyID)), ("verdict", verdict.rawValue),
                                  ], count)
                              }
                          }))
@@ -69,7 +69,7 @@ extension AuditReport {
                          r.identityRemovalByResource.map { series("atrest_identity_removal_unreadable_entries_by_resource", [("resource", $0.key)], $0.value) }))
         families.append(("atrest_key_removal_entries",
                          "Entries still read by a configured key that no longer writes (0: the key can be removed).",
-                         r.keys.map { series("atrest_key_removal_entries", [("provider", $0.provider), ("key_name", $0.keyName)], $0.entries) }))
+                         r.keys.map { series("atrest_key_removal_entries", [("provider", $0.format.provider), ("key_name", $0.keyName)], $0.entries) }))
         families.append(("atrest_audit_revision", "The etcd revision the audited export speaks for (-1 when the export does not say).",
                          [series("atrest_audit_revision", [], provenance.revision.map { Int($0) } ?? -1)]))
         families.append(("atrest_audit_info",

@@ -86,18 +86,18 @@ extension AuditReport {
                     "resource": .string(Self.resourceName(entry)),
                     "namespace": entry.namespace.map(JSONValue.string) ?? .null,
                     "name": .string(entry.name),
-                    "storage": .string(entry.storage),
-                    "provider": .string(entry.provider),
-                    "keyName": entry.keyName.map(JSONValue.string) ?? .null,
+                    "storage": .string(entry.storedAs.storageName),
+                    "provider": .string(entry.storedAs.providerName),
+                    "keyName": entry.storedAs.keyName.map(JSONValue.string) ?? .null,
                 ]
-                if let version = entry.kmsVersion { properties["kmsVersion"] = .string(version) }
-                if let keyID = entry.kmsKeyID { properties["kmsKeyID"] = .string(keyID) }
+                if let version = entry.storedAs.kmsVersionName { properties["kmsVersion"] = .string(version) }
+                if let keyID = entry.storedAs.keyID { properties["kmsKeyID"] = .string(keyID) }
                 results.append(.object([
                     "ruleId": .string(rule.id),
                     "ruleIndex": .int(ruleIndex[rule.verdict] ?? 0),
                     "level": .string(rule.level),
                     "kind": .string("fail"),
-                    "message": .object(["text": .string(entry.reason)]),
+                    "message": .object(["text": .string(entry.reasonText)]),
                     "locations": .array([.object(location)]),
                     // Stable across runs and exports: the same key with the same verdict is the same problem.
                     "partialFingerprints": .object(["atrestEtcdKey/v1": .string(SHA256.hash(Array("\(rule.id)\u{0}\(entry.key)".utf8)).hexString)]),

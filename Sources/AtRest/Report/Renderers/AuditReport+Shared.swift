@@ -1,5 +1,6 @@
 import AtRestAudit
 import AtRestDump
+import AtRestEncryption
 
 // What every rendering of an audit shares, so that they cannot drift apart: the
 // readiness answers in one wording, the resource name of an entry, the verdicts
@@ -36,7 +37,7 @@ extension AuditReport {
                 entries: r.identityRemoval))
         }
         for key in r.keys {
-            let subject = key.provider == "kms" ? "KMS provider \"\(key.keyName)\"" : "\(key.provider) key \"\(key.keyName)\""
+            let subject = if case .kms = key.format { "KMS provider \"\(key.keyName)\"" } else { "\(key.format.provider) key \"\(key.keyName)\"" }
             let sentence: String
             if key.canRemove {
                 sentence = "\(subject) can be removed now: no readable entry uses it"
@@ -44,7 +45,7 @@ extension AuditReport {
             } else {
                 sentence = "\(subject) can NOT be removed yet: \(Human.count(key.entries, "entry still uses", "entries still use")) it"
             }
-            answers.append(ReadinessAnswer(id: "key:\(key.provider):\(key.keyName)", safe: key.canRemove, subject: subject,
+            answers.append(ReadinessAnswer(id: "key:\(key.format.provider):\(key.keyName)", safe: key.canRemove, subject: subject,
                                            sentence: sentence, entries: key.entries))
         }
         return answers + kmsReadinessAnswers
@@ -57,11 +58,11 @@ extension AuditReport {
     }
 
     /// How a stored provider/key combination is labelled for people (the text report's wording).
-    static func storageLabel(_ key: AuditSummary.StorageKey) -> String {
-        var label = key.storage == "plaintext" ? "plaintext (identity)" : key.provider
-        if let version = key.kmsVersion { label += " \(version)" }
+    static func storageLabel(_ key: StoredAs) -> String {
+        var label = key.isPlaintext ? "plaintext (identity)" : key.providerName
+        if let version = key.kmsVersionName { label += " \(version)" }
         if let name = key.keyName { label += " \(name)" }
-        if let keyID = key.kmsKeyID { label += " key id \(keyID)" }
+        if let keyID = key.keyID { label += " key id \(keyID)" }
         return label
     }
 
