@@ -38,6 +38,26 @@ public enum AtRestBinary {
     }
 
     /// Runs `atrest` with `arguments`, optionally feeding `stdin`, and waits.
+    /// Runs `program` (a wrapper that starts atrest in a setting of its own: `unshare`, `setpriv`,
+    /// `bash` for process substitution, `strace`) and waits. `environment` replaces the caller's.
+    public static func runProgram(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
     /// `directory` is the working directory (the caller's when `nil`).
     public static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
         let process = Process()

@@ -25,19 +25,10 @@ import Testing
     }
 
     @Test func processSubstitutionIsReadOnce() throws {
-        let binary = try AtRestBinary.executable().path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "exec \"$1\" stats <(cat \"$2\")", "bash", binary, Fixtures.path("etcd/export.json")]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(message)")
-        #expect(output.contains("etcdctl-json"), "\(output)")
+        let result = try AtRestBinary.runProgram("/bin/bash", [
+            "-c", "exec \"$1\" stats <(cat \"$2\")", "bash", try AtRestBinary.executable().path, Fixtures.path("etcd/export.json")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("etcdctl-json"), "\(result.stdout)")
     }
 
     @Test(arguments: ["fifo", "/dev/zero"])

@@ -182,15 +182,9 @@ import Testing
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
         let log = scratch.root.appendingPathComponent("strace.log").path
         let arguments = command.map { $0 == "EXPORT" ? Fixtures.path("etcd/export.json") : $0.replacingOccurrences(of: "OUT", with: out.path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: strace)
-        process.arguments = ["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-o", log, try AtRestBinary.executable().path] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(scratch.environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try AtRestBinary.runProgram(strace, ["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-o", log, try AtRestBinary.executable().path] + arguments,
+                                                 environment: ProcessInfo.processInfo.environment.merging(scratch.environment) { $1 })
+        #expect(result.status == 0, "\(result.stderr)")
         let calls = String(decoding: try Data(contentsOf: URL(fileURLWithPath: log)), as: UTF8.self)
             .split(separator: "\n").filter { $0.contains("mkdir") && $0.contains(scratch.root.path) }
         #expect(!calls.isEmpty, "no mkdir under the scratch directory was traced")
