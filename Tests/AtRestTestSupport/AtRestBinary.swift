@@ -37,32 +37,24 @@ public enum AtRestBinary {
         public var stderr: String
     }
 
-    /// Runs `atrest` with `arguments`, optionally feeding `stdin`, and waits.
+    /// Runs `atrest` with `arguments`, optionally feeding `stdin`, and waits. `directory` is the
+    /// working directory (the caller's when `nil`).
+    public static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
+        try launch(try executable(), arguments, stdin: stdin, directory: directory)
+    }
+
     /// Runs `program` (a wrapper that starts atrest in a setting of its own: `unshare`, `setpriv`,
     /// `bash` for process substitution, `strace`) and waits. `environment` replaces the caller's.
     public static func runProgram(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        try launch(URL(fileURLWithPath: program), arguments, environment: environment)
     }
 
-    /// `directory` is the working directory (the caller's when `nil`).
-    public static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                               stdin: [UInt8]? = nil, directory: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = try executable()
+        process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
