@@ -35,7 +35,7 @@ struct AtRestCommand: ParsableCommand {
                 Foundation.exit(0)
             }
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((TerminalText.document(fullMessage(for: error)) + "\n").utf8))
+                Output.standardError(Data((TerminalText.document(fullMessage(for: error)) + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
@@ -46,7 +46,7 @@ struct AtRestCommand: ParsableCommand {
     /// A message is kept to one line, with no terminal control in it, whatever it
     /// quotes from the input or a KMS plugin (`TerminalText.errorLine`).
     static func fail(_ error: any ReportableError) -> Never {
-        FileHandle.standardError.write(Data("atrest: \(TerminalText.errorLine(error.description)) [\(error.identifier)]\n".utf8))
+        Output.standardError(Data("atrest: \(TerminalText.errorLine(error.description)) [\(error.identifier)]\n".utf8))
         Foundation.exit(2)
     }
 }

@@ -170,7 +170,7 @@ struct AuditCommand: ParsableCommand {
             stdout.flush()
             let empty = reports.filter { $0.result.summary.audited == 0 }
             for report in empty {
-                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(report.etcdPrefix))\n".utf8))
+                Output.standardError(Data("atrest: nothing audited: no key under \(TerminalText.field(report.etcdPrefix))\n".utf8))
             }
             let findings = reports.contains { report in failOn.contains { (report.result.summary.byVerdict[$0] ?? 0) > 0 } }
             try RunOutcome(nothingAudited: !empty.isEmpty, findings: findings && !exitZero,
@@ -194,7 +194,7 @@ struct AuditCommand: ParsableCommand {
         if let rendered = report.render(output) { stdout.write(rendered) }
         stdout.flush()
         if result.summary.audited == 0 {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(audits[0].prefix))\n".utf8))
+            Output.standardError(Data("atrest: nothing audited: no key under \(TerminalText.field(audits[0].prefix))\n".utf8))
         }
         let findings = failOn.contains { (result.summary.byVerdict[$0] ?? 0) > 0 }
         try RunOutcome(nothingAudited: result.summary.audited == 0, findings: findings && !exitZero,
@@ -217,7 +217,7 @@ final class StandardOutput {
 
     func flush() {
         guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer))
+        Output.standardOutput(Data(buffer))
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -58,7 +58,7 @@ struct ConfigCheckCommand: ParsableCommand {
         case .json: try Self.json(check, errors: errors, warnings: warnings, failed: failed)
         }
         // Unbuffered, so that nothing is lost when exiting with status 2 right after.
-        FileHandle.standardOutput.write(Data(rendered.utf8))
+        Output.standardOutput(Data(rendered.utf8))
         if failed { Foundation.exit(2) }
     }
 

@@ -136,7 +136,7 @@ struct InspectCommand: ParsableCommand {
                 }
                 moreUnderPrefix = max(0, found - limit)
                 if found == 0 {
-                    FileHandle.standardError.write(Data("atrest: no live key starts with \(EscapedBytes.string(start))\n".utf8))
+                    Output.standardError(Data("atrest: no live key starts with \(EscapedBytes.string(start))\n".utf8))
                 }
             }
 
@@ -177,7 +177,7 @@ struct InspectCommand: ParsableCommand {
                         stdout.write(InspectReport.historyText(revisions, shown: -1, wide: wide))
                         continue
                     }
-                    FileHandle.standardError.write(Data("atrest: \(EscapedBytes.string(key)): not in the input\n".utf8))
+                    Output.standardError(Data("atrest: \(EscapedBytes.string(key)): not in the input\n".utf8))
                     missing = true
                     continue
                 }

@@ -95,9 +95,9 @@ struct PlanCommand: ParsableCommand {
                                     current: ConfigurationInput.file(currentPath), proposed: ConfigurationInput.file(proposedPath), analysis: analysis, limit: limit)
             report.kubernetesRules = rules
             report.wide = wide
-            FileHandle.standardOutput.write(Data(report.render(output).utf8))
+            Output.standardOutput(Data(report.render(output).utf8))
             if analysis.audited == 0 {
-                FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
+                Output.standardError(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
             }
             try RunOutcome(nothingAudited: analysis.audited == 0, findings: !analysis.isSafe,
                            partial: index.provenance.completeness == .partial).finish()
@@ -124,12 +124,12 @@ struct PlanCommand: ParsableCommand {
                                           etcdPrefix: String(decoding: resolver.prefix, as: UTF8.self), limit: limit)
         report.kubernetesRules = rules
         report.wide = wide
-        FileHandle.standardOutput.write(Data(report.render(output).utf8))
+        Output.standardOutput(Data(report.render(output).utf8))
         // An unsafe comparison is the answer even when the data holds no key.
         if !comparison.isSafe { try RunOutcome.findings.finish() }
         let nothingAudited = comparison.data.map { $0.audited == 0 } ?? false
         if nothingAudited {
-            FileHandle.standardError.write(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
+            Output.standardError(Data("atrest: nothing audited: no key under \(TerminalText.field(etcdPrefix))\n".utf8))
         }
         try RunOutcome(nothingAudited: nothingAudited, findings: false, partial: provenance?.completeness == .partial).finish()
     }

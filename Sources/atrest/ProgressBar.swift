@@ -27,13 +27,13 @@ final class ProgressBar {
             line += "\(Int(fraction * 100))% "
         }
         line += "\(done >> 20) MiB"
-        FileHandle.standardError.write(Data(line.utf8))
+        Output.standardError(Data(line.utf8))
         drawn = true
     }
 
     func finish() {
         guard drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        Output.standardError(Data("\r\u{1B}[K".utf8))
         drawn = false
     }
 }

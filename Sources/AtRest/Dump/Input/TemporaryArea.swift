@@ -123,6 +123,20 @@ public enum TemporaryArea {
     /// The write end of the pipe the signal handler wakes the cleaner through.
     nonisolated(unsafe) private static var signalPipe: Int32 = -1
 
+    /// Ends the run as an uncaught SIGPIPE would (status 141 to the shell), after removing the
+    /// temporary data: for a writer whose write failed with EPIPE, which must not go on (nor
+    /// trap) while the signal's own cleanup runs on another thread.
+    public static func endAsBrokenPipe() -> Never {
+        removeAll(keepingLock: true)
+        _ = signal(SIGPIPE, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        _ = kill(getpid(), SIGPIPE)
+        _exit(128 + SIGPIPE)
+    }
+
     /// On SIGINT, SIGTERM, SIGHUP and SIGPIPE (`atrest inspect ... | head`):
     /// remove the temporary data, then die of the signal as if it had not been
     /// caught (the shell sees 130, 143, 129, 141). After SIGPIPE the writing
