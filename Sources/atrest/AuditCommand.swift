@@ -86,10 +86,9 @@ struct AuditCommand: ParsableCommand {
         let configFile = ConfigurationInput.file(configPath)
         let resolver = ResourceResolver(etcdPrefix: etcdPrefix)
         let session = try kms.session(for: [configuration], rules: rules)
-        if input.isReadTwice { try KMSOptions.checkDemand(session, files: input.inputs, options: input.readOptions) }
         // Keep the entries the chosen rendering names one by one; count the rest.
         let auditor = Auditor(configuration: configuration, resolver: resolver, keeping: output.listedVerdicts(failOn: Set(failOn)), kms: session)
-        if let streamed = try streamedAudit(auditor) {
+        if let streamed = try streamedAudit(auditor, kms: session) {
             try finish(result: streamed.result, provenance: streamed.provenance, resolver: resolver, configFile: configFile, rules: rules, kms: session)
             return
         }
@@ -97,7 +96,7 @@ struct AuditCommand: ParsableCommand {
             if history && index.provenance.counts.revisions == 0 {
                 throw CommandFailure(message: "--history needs an input with history (an etcd snapshot or a k3s kine state.db); this one has only the latest revision of each key")
             }
-            if !input.isReadTwice { try KMSOptions.checkDemand(session, index: index, history: history) }
+            try KMSOptions.checkDemand(session, index: index, history: history)
             let stdout = StandardOutput()
             let result = try auditor.run(index, jobs: jobs, each: output == .jsonl ? { stdout.write(AuditReport.jsonLine($0) + "\n") } : nil)
             var historyAudit: HistoryAudit?
@@ -114,11 +113,13 @@ struct AuditCommand: ParsableCommand {
     /// The audit of export files in one pass, or of a snapshot file in two, without an
     /// index (`StreamingAudit`): `nil` when the inputs need one (an index, standard
     /// input, `--history`, `--salvage`, JSONL in key order, or keys out of order), and
-    /// then nothing has been printed.
-    private func streamedAudit(_ auditor: Auditor) throws -> (result: AuditResult, provenance: IndexProvenance)? {
+    /// then nothing has been printed. With KMS plugins asked, the files are read once
+    /// before, only to count the `Decrypt` calls they need (an index is counted instead).
+    private func streamedAudit(_ auditor: Auditor, kms session: KMSSession?) throws -> (result: AuditResult, provenance: IndexProvenance)? {
         guard input.indexDirectory == nil, !history, output != .jsonl else { return nil }
         let snapshot = ExportReading.isSnapshotFile(input.inputs, options: input.readOptions)
         guard snapshot || ExportReading.isSequentialExport(input.inputs, options: input.readOptions) else { return nil }
+        try KMSOptions.checkDemand(session, files: input.inputs, options: input.readOptions)
         let progress = ProgressBar(label: "auditing")
         defer { progress.finish() }
         do {

@@ -33,10 +33,6 @@ struct InputOptions: ParsableArguments {
 
     var readOptions: ReadOptions { ReadOptions(skipHashCheck: skipHashCheck, salvage: salvage, spoolLimit: spoolLimit.bytes) }
 
-    /// Whether the inputs are files that can be read once more before the command's own read
-    /// (not standard input, not an index).
-    var isReadTwice: Bool { indexDirectory == nil && !inputs.isEmpty && !inputs.contains("-") }
-
     /// Lends `body` the index: the one given with `--index`, or a temporary one
     /// built from the inputs (plus `extra` inputs found elsewhere on the command
     /// line) and removed afterwards; a usage error without input.

@@ -127,21 +127,27 @@ public enum TemporaryArea {
     /// temporary data: for a writer whose write failed with EPIPE, which must not go on (nor
     /// trap) while the signal's own cleanup runs on another thread.
     public static func endAsBrokenPipe() -> Never {
+        end(as: SIGPIPE)
+    }
+
+    /// Removes the temporary data, then dies of `received` as if it had not been caught.
+    private static func end(as received: Int32) -> Never {
         removeAll(keepingLock: true)
-        _ = signal(SIGPIPE, SIG_DFL)
+        _ = signal(received, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGPIPE)
+        sigaddset(&set, received)
         _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        _ = kill(getpid(), SIGPIPE)
-        _exit(128 + SIGPIPE)
+        _ = kill(getpid(), received)
+        // Not reached unless the signal is blocked elsewhere: end the same way.
+        _exit(128 + received)
     }
 
     /// On SIGINT, SIGTERM, SIGHUP and SIGPIPE (`atrest inspect ... | head`):
     /// remove the temporary data, then die of the signal as if it had not been
     /// caught (the shell sees 130, 143, 129, 141). After SIGPIPE the writing
-    /// thread goes on with a failed write and may reach `exit` first: the run
-    /// then ends with its own status, `atexit` having removed the same data.
+    /// thread's write fails with EPIPE, and the CLI's writer ends the run the same
+    /// way (`endAsBrokenPipe`), whichever of the two comes first.
     ///
     /// The handler only writes the signal's number to a pipe (all a handler may
     /// safely do); a thread waiting on that pipe does the removal, with ordinary code.
@@ -160,16 +166,7 @@ public enum TemporaryArea {
                 if count < 0 && errno == EINTR { continue }
                 return
             }
-            TemporaryArea.removeAll(keepingLock: true)
-            let received = Int32(number)
-            _ = signal(received, SIG_DFL)
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, received)
-            _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
-            _ = kill(getpid(), received)
-            // Not reached unless the signal is blocked elsewhere: end the same way.
-            _exit(128 + received)
+            TemporaryArea.end(as: Int32(number))
         }
         thread.name = "atrest-signals"
         thread.start()

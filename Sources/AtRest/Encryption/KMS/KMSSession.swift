@@ -59,7 +59,8 @@ public final class KMSSession: Sendable {
         var unwrapped: [[UInt8]: Result<SecretBytes, KMSPluginError>] = [:]
         var counts: [CallKey: CallCount] = [:]
         var failure: Failure?
-        var calls = 0
+        /// `Decrypt` calls sent so far, over all providers.
+        var calls: Int { counts.values.reduce(0) { $0 + $1.decryptCalls } }
     }
     private struct CallKey: Hashable { var provider: String; var keyID: String }
     private let state = Mutex(State())
@@ -112,15 +113,14 @@ public final class KMSSession: Sendable {
 
     private func readV1(_ payload: UnsafeRawBufferPointer, provider: String, plugin: any KMSPlugin,
                         etcdKey: UnsafeRawBufferPointer, keepingPlaintext: Bool) -> Read {
-        // A 2-byte big-endian length, the wrapped DEK, then the data.
-        guard payload.count >= 2 else { return .failed("invalid data encountered by envelope transformer: no DEK length") }
-        let length = Int(payload[0]) << 8 | Int(payload[1])
-        guard length + 2 <= payload.count else {
-            return .failed("invalid data encountered by envelope transformer, length longer than available bytes")
+        let wrapped: [UInt8], data: UnsafeRawBufferPointer
+        switch Self.splitV1(payload) {
+        case .success(let parts): (wrapped, data) = (Array(parts.wrapped), parts.data)
+        case .failure(let reason): return .failed(reason.text)
         }
-        let wrapped = Array(payload[2..<(2 + length)])
-        let data = UnsafeRawBufferPointer(rebasing: payload[(2 + length)...])
-        let unwrapped = unwrap(.v1(cipher: wrapped), cacheKey: [1] + wrapped, provider: provider, keyID: "", plugin: plugin)
+        var key: [UInt8] = []
+        Self.v1CacheKey(wrapped, into: &key)
+        let unwrapped = unwrap(.v1(cipher: wrapped), cacheKey: key, provider: provider, keyID: "", plugin: plugin)
         let dek: SecretBytes
         switch unwrapped {
         case .success(let value): dek = value
@@ -143,6 +143,29 @@ public final class KMSSession: Sendable {
         return .failed("the DEK from the plugin does not open the data (\(reasons.joined(separator: "; ")))")
     }
 
+    /// Why a v1 value cannot be split (`envelope.go` `TransformFromStorage`'s texts).
+    struct V1SplitFailure: Error {
+        var text: String
+    }
+
+    /// A v1 value after its prefix: a 2-byte big-endian length, the wrapped DEK, then the data.
+    static func splitV1(_ payload: UnsafeRawBufferPointer)
+        -> Result<(wrapped: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer), V1SplitFailure> {
+        guard payload.count >= 2 else { return .failure(V1SplitFailure(text: "invalid data encountered by envelope transformer: no DEK length")) }
+        let length = Int(payload[0]) << 8 | Int(payload[1])
+        guard length + 2 <= payload.count else {
+            return .failure(V1SplitFailure(text: "invalid data encountered by envelope transformer, length longer than available bytes"))
+        }
+        return .success((UnsafeRawBufferPointer(rebasing: payload[2..<(2 + length)]), UnsafeRawBufferPointer(rebasing: payload[(2 + length)...])))
+    }
+
+    /// A v1 source's cache key: the wrapped DEK, tagged apart from v2's keys (which start with 2).
+    static func v1CacheKey(_ wrapped: some Collection<UInt8>, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        key.append(1)
+        key.append(contentsOf: wrapped)
+    }
+
     /// One `Decrypt` per distinct source: the lock is held across the call, so two
     /// threads meeting the same new source make one call, not two.
     func unwrap(_ request: KMSDecryptRequest, cacheKey: [UInt8], provider: String, keyID: String,
@@ -159,7 +182,6 @@ public final class KMSSession: Sendable {
                 result = .failure(.callLimit(maxCalls))
                 state.failure = Failure(provider: provider, endpoint: plugin.endpoint, error: .callLimit(maxCalls))
             } else {
-                state.calls += 1
                 state.counts[key]?.decryptCalls += 1
                 do throws(KMSPluginError) {
                     result = .success(try plugin.decrypt(request))
@@ -193,16 +215,12 @@ extension KMSSession {
             let nameBytes = name.utf8
             guard rest.count > nameBytes.count, rest.starts(with: nameBytes), rest[nameBytes.count] == UInt8(ascii: ":") else { continue }
             let payload = UnsafeRawBufferPointer(rebasing: rest[(nameBytes.count + 1)...])
-            key.removeAll(keepingCapacity: true)
             if isV2 {
                 guard let object = KMSv2Reader.Fields(payload), object.type <= 1 else { return false }
                 object.cacheKey(into: &key)
             } else {
-                guard payload.count >= 2 else { return false }
-                let length = Int(payload[0]) << 8 | Int(payload[1])
-                guard length + 2 <= payload.count else { return false }
-                key.append(1)
-                key.append(contentsOf: payload[2..<(2 + length)])
+                guard case .success(let parts) = Self.splitV1(payload) else { return false }
+                Self.v1CacheKey(parts.wrapped, into: &key)
             }
             return true
         }
