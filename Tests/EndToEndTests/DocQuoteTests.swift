@@ -173,10 +173,7 @@ struct QuotingDocument: Sendable {
                 continue
             }
             let file = setup.recordingName(index) + ".txt"
-            let recording = String(decoding: try Data(contentsOf: GoldenOutputTests.snapshots.appendingPathComponent(file)), as: UTF8.self)
-            let parts = recording.components(separatedBy: "\n--- stdout\n")
-            let status = Int32(parts[0].split(separator: "\n").last?.dropFirst("exit ".count) ?? "")
-            let printed = parts.count > 1 ? parts[1].replacingOccurrences(of: "--- stderr\n", with: "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init) : []
+            let (status, printed) = GoldenOutputTests.parse(String(decoding: try Data(contentsOf: GoldenOutputTests.snapshots.appendingPathComponent(file)), as: UTF8.self))
             if let problem = Self.mismatch(quote.output, printed) {
                 Issue.record("docs/\(name):\(quote.line): `atrest \(quote.command)` quotes what it does not print (\(file)):\n  \(problem)")
             }

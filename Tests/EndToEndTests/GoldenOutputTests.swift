@@ -65,6 +65,16 @@ import Testing
         "$ atrest \(testCase.arguments.joined(separator: " "))\nexit \(result.status)\n--- stdout\n\(result.stdout)--- stderr\n\(result.stderr)"
     }
 
+    /// A recording's exit status, and the lines it printed (standard output, then standard error):
+    /// what `render` wrote.
+    static func parse(_ recording: String) -> (status: Int32?, printed: [String]) {
+        let parts = recording.components(separatedBy: "\n--- stdout\n")
+        let status = Int32(parts[0].split(separator: "\n").last?.dropFirst("exit ".count) ?? "")
+        guard parts.count > 1 else { return (status, []) }
+        let printed = parts[1].replacingOccurrences(of: "--- stderr\n", with: "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return (status, printed)
+    }
+
     static let snapshots = Fixtures.root.appendingPathComponent("Tests/EndToEndTests/Snapshots")
 
     @Test(arguments: cases)
